@@ -1,0 +1,90 @@
+// Starts the Supabase-compatible API surface over a running cluster: PostgREST and the gateway
+// (and, as they land, auth, realtime and functions). `deno task dev` uses Supabase's ports;
+// tests use free ones.
+import { apiKeys, JWT_EXPIRY_SECONDS } from './keys.ts';
+import { type Cluster } from './postgres.ts';
+import { freePort, portIsFree } from './ports.ts';
+import { startPostgrest } from './postgrest.ts';
+import { createGateway, type GatewayRoutes, proxyTo } from './gateway.ts';
+import { type ChildService } from './service.ts';
+import { ROOT } from './database.ts';
+
+export interface StackOptions {
+  cluster: Cluster;
+  mode: 'dev' | 'test';
+  /** Gateway port; 54321 in dev, free in tests. */
+  port?: number;
+}
+
+export interface RunningStack {
+  url: string;
+  env: Record<string, string>;
+  children: ChildService[];
+  logDir: string;
+  stop(): Promise<void>;
+}
+
+export async function startStack(opts: StackOptions): Promise<RunningStack> {
+  const keys = await apiKeys();
+  const port = opts.port ?? (opts.mode === 'dev' ? 54321 : freePort());
+  if (!(await portIsFree(port))) {
+    throw new Error(
+      `port ${port} is taken: is another stack (deno task dev, supabase start) running?`,
+    );
+  }
+  const logDir = opts.mode === 'dev'
+    ? `${ROOT}/.stack/dev/logs`
+    : await Deno.makeTempDir({ prefix: 'switchboard-stack-' });
+  await Deno.mkdir(logDir, { recursive: true });
+
+  const children: ChildService[] = [];
+  const stoppers: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const s of stoppers.reverse()) await s().catch(() => {});
+    stoppers.length = 0;
+  };
+  try {
+    const restPort = freePort();
+    const postgrest = await startPostgrest({
+      cluster: opts.cluster,
+      port: restPort,
+      jwtSecret: keys.jwtSecret,
+      logDir,
+    });
+    children.push(postgrest);
+    stoppers.push(() => postgrest.stop());
+
+    const routes: GatewayRoutes = { rest: proxyTo(`http://127.0.0.1:${restPort}`) };
+    const server = Deno.serve(
+      { hostname: '127.0.0.1', port, onListen: () => {} },
+      createGateway({
+        port,
+        anonKey: keys.anonKey,
+        serviceRoleKey: keys.serviceRoleKey,
+        routes,
+      }),
+    );
+    stoppers.push(() => server.shutdown());
+
+    const url = `http://127.0.0.1:${port}`;
+    const env: Record<string, string> = {
+      SUPABASE_URL: url,
+      SUPABASE_ANON_KEY: keys.anonKey,
+      SUPABASE_SERVICE_ROLE_KEY: keys.serviceRoleKey,
+      SUPABASE_JWT_SECRET: keys.jwtSecret,
+      SUPABASE_DB_URL: opts.cluster.url(),
+      JWT_EXPIRY: String(JWT_EXPIRY_SECONDS),
+      POSTGREST_URL: `http://127.0.0.1:${restPort}`,
+    };
+    return { url, env, children, logDir, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+/** Writes the stack's environment as KEY=value lines (gitignored), for tests and the web app. */
+export async function writeEnvFile(path: string, env: Record<string, string>) {
+  const body = Object.entries(env).map(([k, v]) => `${k}=${v}`).join('\n') + '\n';
+  await Deno.writeTextFile(path, body);
+}

@@ -1,0 +1,203 @@
+// `deno task test [suite ...]`: every suite (or the named ones) against a throwaway cluster on free
+// ports, never the dev stack. Prints each suite's result and ends with `N passed, N failed`.
+//
+// Suites: schema (generated types are fresh, advisors report no ERROR), db (pgTAP via pg_prove),
+// and one `deno test` suite per folder in tests/ that holds *.test.ts files.
+import { throwawayCluster } from '../stack/cluster.ts';
+import { advisors, generateTypes, ROOT, TYPES_FILE } from '../stack/database.ts';
+import { type Cluster, DB_PASSWORD, psql } from '../stack/postgres.ts';
+import { startStack } from '../stack/stack.ts';
+
+interface SuiteResult {
+  name: string;
+  passed: number;
+  failed: number;
+  notes: string[];
+}
+
+const DENO_SUITES = ['stack', 'functions', 'e2e'];
+const ALL = ['schema', 'db', ...DENO_SUITES];
+
+const requested = Deno.args.length ? Deno.args : ALL;
+for (const s of requested) {
+  if (!ALL.includes(s)) {
+    console.error(`unknown suite "${s}"; known: ${ALL.join(', ')}`);
+    Deno.exit(2);
+  }
+}
+
+async function listFiles(dir: string, suffix: string): Promise<string[]> {
+  const out: string[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      if (e.isFile && e.name.endsWith(suffix)) out.push(`${dir}/${e.name}`);
+    }
+  } catch {
+    // no such folder: the suite has no tests yet
+  }
+  return out.sort();
+}
+
+async function schemaSuite(cluster: Parameters<typeof generateTypes>[0]): Promise<SuiteResult> {
+  const r: SuiteResult = { name: 'schema', passed: 0, failed: 0, notes: [] };
+  const fresh = await generateTypes(cluster);
+  const committed = await Deno.readTextFile(TYPES_FILE).catch(() => '');
+  if (fresh === committed) r.passed++;
+  else {
+    r.failed++;
+    r.notes.push(
+      `functions/_shared/database.types.ts is stale: run \`deno task types\` and commit it`,
+    );
+  }
+  const lints = await advisors(cluster);
+  const errors = lints.filter((l) => l.level === 'ERROR');
+  if (errors.length === 0) r.passed++;
+  else {
+    r.failed++;
+    for (const e of errors) r.notes.push(`advisor ERROR ${e.name}: ${e.detail}`);
+  }
+  return r;
+}
+
+async function dbSuite(cluster: Cluster): Promise<SuiteResult> {
+  const r: SuiteResult = { name: 'db', passed: 0, failed: 0, notes: [] };
+  const files = await listFiles(`${ROOT}/tests/db`, '.sql');
+  if (!files.length) return r;
+  // As `supabase test db` does: pgTAP is a test-time extension, never part of the migrations.
+  await psql(cluster, { sql: 'create extension if not exists pgtap with schema extensions' });
+  const port = cluster.port;
+  const cmd = new Deno.Command('pg_prove', {
+    args: [
+      '--verbose',
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      '-U',
+      'postgres',
+      '-d',
+      'postgres',
+      ...files,
+    ],
+    env: { PGPASSWORD: DB_PASSWORD },
+    stdout: 'piped',
+    stderr: 'piped',
+  });
+  const out = await cmd.output();
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  r.passed = (text.match(/^\s*ok \d+/gm) ?? []).length;
+  r.failed = (text.match(/^\s*not ok \d+/gm) ?? []).length;
+  // A file that dies or misses its plan fails without a `not ok` line of its own.
+  const badFiles = [...text.matchAll(/^(\S+\.sql) \(Wstat: \d+ Tests: \d+ Failed: (\d+)\)/gm)];
+  for (const [, file, failed] of badFiles) {
+    if (Number(failed) === 0) {
+      r.failed++;
+      r.notes.push(`${file} died or did not run its plan`);
+    }
+  }
+  if (out.code !== 0 && r.failed === 0) {
+    r.failed++;
+    r.notes.push('pg_prove failed');
+  }
+  if (r.failed) {
+    r.notes.push(
+      ...text.split('\n').filter((l) =>
+        /not ok|#\s+(Failed|have|want|got|expected)|ERROR|Dubious/.test(l)
+      )
+        .slice(0, 60),
+    );
+  }
+  return r;
+}
+
+async function denoSuite(name: string, env: Record<string, string>): Promise<SuiteResult> {
+  const r: SuiteResult = { name, passed: 0, failed: 0, notes: [] };
+  const files = await listFiles(`${ROOT}/tests/${name}`, '.test.ts');
+  if (!files.length) return r;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ['test', '-A', '--no-check', ...files],
+    cwd: ROOT,
+    env,
+    stdout: 'piped',
+    stderr: 'piped',
+  }).spawn();
+  // Stream the suite's output as it runs and keep it for counting.
+  let text = '';
+  const dec = new TextDecoder();
+  const pump = async (s: ReadableStream<Uint8Array>, to: typeof Deno.stdout) => {
+    for await (const chunk of s) {
+      text += dec.decode(chunk, { stream: true });
+      await to.write(chunk);
+    }
+  };
+  await Promise.all([pump(child.stdout, Deno.stdout), pump(child.stderr, Deno.stderr)]);
+  const status = await child.status;
+  // deno test summary: "ok | 12 passed (3 steps) | 0 failed (1s)"
+  // deno-lint-ignore no-control-regex
+  const plain = text.replace(/\x1b\[[0-9;]*m/g, '');
+  const m = plain.match(/\|\s*(\d+) passed(?: \(\d+ steps?\))?\s*\|\s*(\d+) failed/);
+  if (m) {
+    r.passed = Number(m[1]);
+    r.failed = Number(m[2]);
+  }
+  if (!status.success && r.failed === 0) {
+    r.failed++;
+    r.notes.push(`deno test exited ${status.code}`);
+  }
+  return r;
+}
+
+const t0 = performance.now();
+const results: SuiteResult[] = [];
+console.log('preparing a throwaway PostgreSQL cluster…');
+const db = await throwawayCluster({ log: (s) => console.log(s) });
+let stack: Awaited<ReturnType<typeof startStack>> | undefined;
+const cleanup = async () => {
+  await stack?.stop();
+  await db.dispose();
+};
+Deno.addSignalListener('SIGINT', async () => {
+  await cleanup();
+  Deno.exit(130);
+});
+try {
+  console.log(
+    `cluster ready on port ${db.cluster.port} in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
+  const env: Record<string, string> = {
+    SWITCHBOARD_TEST_DB_URL: db.cluster.url(),
+    SWITCHBOARD_PG_BIN: db.cluster.bin,
+  };
+  if (requested.some((s) => DENO_SUITES.includes(s))) {
+    stack = await startStack({ cluster: db.cluster, mode: 'test' });
+    Object.assign(env, stack.env);
+  }
+  for (const name of requested) {
+    const started = performance.now();
+    console.log(`\n== suite ${name}`);
+    let r: SuiteResult;
+    try {
+      if (name === 'schema') r = await schemaSuite(db.cluster);
+      else if (name === 'db') r = await dbSuite(db.cluster);
+      else r = await denoSuite(name, env);
+    } catch (e) {
+      r = { name, passed: 0, failed: 1, notes: [`suite crashed: ${(e as Error).message}`] };
+    }
+    results.push(r);
+    const secs = ((performance.now() - started) / 1000).toFixed(1);
+    console.log(`-- ${name}: ${r.passed} passed, ${r.failed} failed (${secs} s)`);
+    for (const n of r.notes) console.log(`   ${n}`);
+  }
+} finally {
+  await cleanup();
+}
+
+const passed = results.reduce((a, r) => a + r.passed, 0);
+const failed = results.reduce((a, r) => a + r.failed, 0);
+console.log('\nsuite results:');
+for (const r of results) {
+  console.log(`  ${r.name.padEnd(10)} ${r.passed} passed, ${r.failed} failed`);
+}
+console.log(`total time ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+console.log(`${passed} passed, ${failed} failed`);
+Deno.exit(failed || passed === 0 ? 1 : 0);
