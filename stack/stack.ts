@@ -8,6 +8,8 @@ import { startPostgrest } from './postgrest.ts';
 import { createGateway, type GatewayRoutes, proxyTo } from './gateway.ts';
 import { type ChildService } from './service.ts';
 import { ROOT } from './database.ts';
+import { startAuth } from './auth/mod.ts';
+import { startRealtime } from './realtime/mod.ts';
 
 export interface StackOptions {
   cluster: Cluster;
@@ -54,7 +56,26 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     children.push(postgrest);
     stoppers.push(() => postgrest.stop());
 
-    const routes: GatewayRoutes = { rest: proxyTo(`http://127.0.0.1:${restPort}`) };
+    const auth = await startAuth({
+      dbUrl: opts.cluster.url(),
+      jwtSecret: keys.jwtSecret,
+      jwtExpirySeconds: JWT_EXPIRY_SECONDS,
+      siteUrl: 'http://127.0.0.1:3000',
+    });
+    stoppers.push(() => auth.stop());
+    const realtime = await startRealtime({
+      dbUrl: opts.cluster.url(),
+      jwtSecret: keys.jwtSecret,
+      anonKey: keys.anonKey,
+      serviceRoleKey: keys.serviceRoleKey,
+    });
+    stoppers.push(() => realtime.stop());
+
+    const routes: GatewayRoutes = {
+      rest: proxyTo(`http://127.0.0.1:${restPort}`),
+      auth: auth.handler,
+      realtime: realtime.handler,
+    };
     const server = Deno.serve(
       { hostname: '127.0.0.1', port, onListen: () => {} },
       createGateway({

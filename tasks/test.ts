@@ -61,10 +61,13 @@ async function schemaSuite(cluster: Parameters<typeof generateTypes>[0]): Promis
 
 async function dbSuite(cluster: Cluster): Promise<SuiteResult> {
   const r: SuiteResult = { name: 'db', passed: 0, failed: 0, notes: [] };
-  const files = await listFiles(`${ROOT}/tests/db`, '.sql');
+  const all = await listFiles(`${ROOT}/tests/db`, '.sql');
+  const isHelper = (f: string) => f.split('/').pop()!.startsWith('_');
+  const files = all.filter((f) => !isHelper(f));
   if (!files.length) return r;
   // As `supabase test db` does: pgTAP is a test-time extension, never part of the migrations.
   await psql(cluster, { sql: 'create extension if not exists pgtap with schema extensions' });
+  for (const helper of all.filter(isHelper)) await psql(cluster, { file: helper });
   const port = cluster.port;
   const cmd = new Deno.Command('pg_prove', {
     args: [

@@ -5,7 +5,836 @@ export type Json = string | number | boolean | null | { [key: string]: Json | un
 export type Database = {
   'public': {
     Tables: {
-      [_ in never]: never;
+      'appointments': {
+        Row: {
+          'contact_id': string;
+          'created_at': string;
+          'duration_minutes': number;
+          'id': string;
+          'notes': string | null;
+          'service': string;
+          'starts_at': string;
+          'status': string;
+          'tenant_id': string;
+          'updated_at': string;
+        };
+        ComputedFields: never;
+        Insert: {
+          'contact_id': string;
+          'created_at'?: string;
+          'duration_minutes'?: number;
+          'id'?: string;
+          'notes'?: string | null;
+          'service': string;
+          'starts_at': string;
+          'status'?: string;
+          'tenant_id': string;
+          'updated_at'?: string;
+        };
+        Update: {
+          'contact_id'?: string;
+          'created_at'?: string;
+          'duration_minutes'?: number;
+          'id'?: string;
+          'notes'?: string | null;
+          'service'?: string;
+          'starts_at'?: string;
+          'status'?: string;
+          'tenant_id'?: string;
+          'updated_at'?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: 'appointments_contact_id_fkey';
+            columns: ['contact_id'];
+            isOneToOne: false;
+            referencedRelation: 'contacts';
+            referencedColumns: ['id'];
+          },
+          {
+            foreignKeyName: 'appointments_tenant_id_fkey';
+            columns: ['tenant_id'];
+            isOneToOne: false;
+            referencedRelation: 'tenants';
+            referencedColumns: ['id'];
+          },
+        ];
+      };
+      'automations': {
+        Row: {
+          'created_at': string;
+          'enabled': boolean;
+          'id': string;
+          'kind': string;
+          'offset_minutes': number;
+          'template_id': string | null;
+          'tenant_id': string;
+        };
+        ComputedFields: never;
+        Insert: {
+          'created_at'?: string;
+          'enabled'?: boolean;
+          'id'?: string;
+          'kind': string;
+          'offset_minutes'?: number;
+          'template_id'?: string | null;
+          'tenant_id': string;
+        };
+        Update: {
+          'created_at'?: string;
+          'enabled'?: boolean;
+          'id'?: string;
+          'kind'?: string;
+          'offset_minutes'?: number;
+          'template_id'?: string | null;
+          'tenant_id'?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: 'automations_template_id_fkey';
+            columns: ['template_id'];
+            isOneToOne: false;
+            referencedRelation: 'templates';
+            referencedColumns: ['id'];
+          },
+          {
+            foreignKeyName: 'automations_tenant_id_fkey';
+            columns: ['tenant_id'];
+            isOneToOne: false;
+            referencedRelation: 'tenants';
+            referencedColumns: ['id'];
+          },
+        ];
+      };
+      'bulk_sends': {
+        Row: {
+          'audience': NonNullable<Json>;
+          'body': string | null;
+          'channel': string;
+          'created_at': string;
+          'created_by': string | null;
+          'id': string;
+          'name': string;
+          'queued': number;
+          'scheduled_for': string | null;
+          'skipped': NonNullable<Json>;
+          'status': string;
+          'subject': string | null;
+          'targeted': number;
+          'template_id': string | null;
+          'tenant_id': string;
+        };
+        ComputedFields: never;
+        Insert: {
+          'audience'?: NonNullable<Json>;
+          'body'?: string | null;
+          'channel': string;
+          'created_at'?: string;
+          'created_by'?: string | null;
+          'id'?: string;
+          'name'?: string;
+          'queued'?: number;
+          'scheduled_for'?: string | null;
+          'skipped'?: NonNullable<Json>;
+          'status'?: string;
+          'subject'?: string | null;
+          'targeted'?: number;
+          'template_id'?: string | null;
+          'tenant_id': string;
+        };
+        Update: {
+          'audience'?: NonNullable<Json>;
+          'body'?: string | null;
+          'channel'?: string;
+          'created_at'?: string;
+          'created_by'?: string | null;
+          'id'?: string;
+          'name'?: string;
+          'queued'?: number;
+          'scheduled_for'?: string | null;
+          'skipped'?: NonNullable<Json>;
+          'status'?: string;
+          'subject'?: string | null;
+          'targeted'?: number;
+          'template_id'?: string | null;
+          'tenant_id'?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: 'bulk_sends_template_id_fkey';
+            columns: ['template_id'];
+            isOneToOne: false;
+            referencedRelation: 'templates';
+            referencedColumns: ['id'];
+          },
+          {
+            foreignKeyName: 'bulk_sends_tenant_id_fkey';
+            columns: ['tenant_id'];
+            isOneToOne: false;
+            referencedRelation: 'tenants';
+            referencedColumns: ['id'];
+          },
+        ];
+      };
+      'calls': {
+        Row: {
+          'contact_id': string | null;
+          'created_at': string;
+          'direction': string;
+          'duration_seconds': number | null;
+          'from_number': string | null;
+          'id': string;
+          'provider_sid': string;
+          'started_at': string | null;
+          'status': string | null;
+          'tenant_id': string;
+          'to_number': string | null;
+        };
+        ComputedFields: never;
+        Insert: {
+          'contact_id'?: string | null;
+          'created_at'?: string;
+          'direction': string;
+          'duration_seconds'?: number | null;
+          'from_number'?: string | null;
+          'id'?: string;
+          'provider_sid': string;
+          'started_at'?: string | null;
+          'status'?: string | null;
+          'tenant_id': string;
+          'to_number'?: string | null;
+        };
+        Update: {
+          'contact_id'?: string | null;
+          'created_at'?: string;
+          'direction'?: string;
+          'duration_seconds'?: number | null;
+          'from_number'?: string | null;
+          'id'?: string;
+          'provider_sid'?: string;
+          'started_at'?: string | null;
+          'status'?: string | null;
+          'tenant_id'?: string;
+          'to_number'?: string | null;
+        };
+        Relationships: [
+          {
+            foreignKeyName: 'calls_contact_id_fkey';
+            columns: ['contact_id'];
+            isOneToOne: false;
+            referencedRelation: 'contacts';
+            referencedColumns: ['id'];
+          },
+          {
+            foreignKeyName: 'calls_tenant_id_fkey';
+            columns: ['tenant_id'];
+            isOneToOne: false;
+            referencedRelation: 'tenants';
+            referencedColumns: ['id'];
+          },
+        ];
+      };
+      'contacts': {
+        Row: {
+          'attributes': NonNullable<Json>;
+          'created_at': string;
+          'email': string | null;
+          'id': string;
+          'name': string;
+          'opted_out_at': string | null;
+          'opted_out_channels': (string)[];
+          'phone': string | null;
+          'preferred_channel': string;
+          'promotional_consent': boolean;
+          'reminder_consent': boolean;
+          'tags': (string)[];
+          'tenant_id': string;
+          'timezone': string | null;
+          'updated_at': string;
+          'whatsapp': string | null;
+        };
+        ComputedFields: never;
+        Insert: {
+          'attributes'?: NonNullable<Json>;
+          'created_at'?: string;
+          'email'?: string | null;
+          'id'?: string;
+          'name'?: string;
+          'opted_out_at'?: string | null;
+          'opted_out_channels'?: (string)[];
+          'phone'?: string | null;
+          'preferred_channel'?: string;
+          'promotional_consent'?: boolean;
+          'reminder_consent'?: boolean;
+          'tags'?: (string)[];
+          'tenant_id': string;
+          'timezone'?: string | null;
+          'updated_at'?: string;
+          'whatsapp'?: string | null;
+        };
+        Update: {
+          'attributes'?: NonNullable<Json>;
+          'created_at'?: string;
+          'email'?: string | null;
+          'id'?: string;
+          'name'?: string;
+          'opted_out_at'?: string | null;
+          'opted_out_channels'?: (string)[];
+          'phone'?: string | null;
+          'preferred_channel'?: string;
+          'promotional_consent'?: boolean;
+          'reminder_consent'?: boolean;
+          'tags'?: (string)[];
+          'tenant_id'?: string;
+          'timezone'?: string | null;
+          'updated_at'?: string;
+          'whatsapp'?: string | null;
+        };
+        Relationships: [
+          {
+            foreignKeyName: 'contacts_tenant_id_fkey';
+            columns: ['tenant_id'];
+            isOneToOne: false;
+            referencedRelation: 'tenants';
+            referencedColumns: ['id'];
+          },
+        ];
+      };
+      'conversations': {
+        Row: {
+          'ai_paused': boolean;
+          'ai_paused_until': string | null;
+          'channel': string;
+          'contact_id': string;
+          'created_at': string;
+          'id': string;
+          'last_inbound_at': string | null;
+          'last_message_at': string | null;
+          'last_message_preview': string | null;
+          'last_outbound_at': string | null;
+          'last_reengaged_at': string | null;
+          'needs_human': boolean;
+          'needs_human_reason': string | null;
+          'sender_number_id': string | null;
+          'status': string;
+          'subject': string | null;
+          'tenant_id': string;
+          'unread_count': number;
+        };
+        ComputedFields: never;
+        Insert: {
+          'ai_paused'?: boolean;
+          'ai_paused_until'?: string | null;
+          'channel': string;
+          'contact_id': string;
+          'created_at'?: string;
+          'id'?: string;
+          'last_inbound_at'?: string | null;
+          'last_message_at'?: string | null;
+          'last_message_preview'?: string | null;
+          'last_outbound_at'?: string | null;
+          'last_reengaged_at'?: string | null;
+          'needs_human'?: boolean;
+          'needs_human_reason'?: string | null;
+          'sender_number_id'?: string | null;
+          'status'?: string;
+          'subject'?: string | null;
+          'tenant_id': string;
+          'unread_count'?: number;
+        };
+        Update: {
+          'ai_paused'?: boolean;
+          'ai_paused_until'?: string | null;
+          'channel'?: string;
+          'contact_id'?: string;
+          'created_at'?: string;
+          'id'?: string;
+          'last_inbound_at'?: string | null;
+          'last_message_at'?: string | null;
+          'last_message_preview'?: string | null;
+          'last_outbound_at'?: string | null;
+          'last_reengaged_at'?: string | null;
+          'needs_human'?: boolean;
+          'needs_human_reason'?: string | null;
+          'sender_number_id'?: string | null;
+          'status'?: string;
+          'subject'?: string | null;
+          'tenant_id'?: string;
+          'unread_count'?: number;
+        };
+        Relationships: [
+          {
+            foreignKeyName: 'conversations_contact_id_fkey';
+            columns: ['contact_id'];
+            isOneToOne: false;
+            referencedRelation: 'contacts';
+            referencedColumns: ['id'];
+          },
+          {
+            foreignKeyName: 'conversations_sender_number_id_fkey';
+            columns: ['sender_number_id'];
+            isOneToOne: false;
+            referencedRelation: 'phone_numbers';
+            referencedColumns: ['id'];
+          },
+          {
+            foreignKeyName: 'conversations_tenant_id_fkey';
+            columns: ['tenant_id'];
+            isOneToOne: false;
+            referencedRelation: 'tenants';
+            referencedColumns: ['id'];
+          },
+        ];
+      };
+      'messages': {
+        Row: {
+          'appointment_id': string | null;
+          'attempts': number;
+          'automation_key': string | null;
+          'body': string;
+          'bulk_send_id': string | null;
+          'channel': string;
+          'contact_id': string;
+          'conversation_id': string;
+          'created_at': string;
+          'delivered_at': string | null;
+          'direction': string;
+          'email_message_id': string | null;
+          'error_code': string | null;
+          'error_message': string | null;
+          'failed_at': string | null;
+          'from_address': string | null;
+          'id': string;
+          'in_reply_to': string | null;
+          'kind': string;
+          'lease_until': string | null;
+          'media': NonNullable<Json>;
+          'next_attempt_at': string | null;
+          'order_id': string | null;
+          'provider_sid': string | null;
+          'read_at': string | null;
+          'scheduled_for': string | null;
+          'segments': number | null;
+          'sent_at': string | null;
+          'sent_by': string | null;
+          'status': string;
+          'subject': string | null;
+          'template_id': string | null;
+          'tenant_id': string;
+          'to_address': string | null;
+          'variables': NonNullable<Json>;
+        };
+        ComputedFields: never;
+        Insert: {
+          'appointment_id'?: string | null;
+          'attempts'?: number;
+          'automation_key'?: string | null;
+          'body'?: string;
+          'bulk_send_id'?: string | null;
+          'channel': string;
+          'contact_id': string;
+          'conversation_id': string;
+          'created_at'?: string;
+          'delivered_at'?: string | null;
+          'direction': string;
+          'email_message_id'?: string | null;
+          'error_code'?: string | null;
+          'error_message'?: string | null;
+          'failed_at'?: string | null;
+          'from_address'?: string | null;
+          'id'?: string;
+          'in_reply_to'?: string | null;
+          'kind'?: string;
+          'lease_until'?: string | null;
+          'media'?: NonNullable<Json>;
+          'next_attempt_at'?: string | null;
+          'order_id'?: string | null;
+          'provider_sid'?: string | null;
+          'read_at'?: string | null;
+          'scheduled_for'?: string | null;
+          'segments'?: number | null;
+          'sent_at'?: string | null;
+          'sent_by'?: string | null;
+          'status': string;
+          'subject'?: string | null;
+          'template_id'?: string | null;
+          'tenant_id': string;
+          'to_address'?: string | null;
+          'variables'?: NonNullable<Json>;
+        };
+        Update: {
+          'appointment_id'?: string | null;
+          'attempts'?: number;
+          'automation_key'?: string | null;
+          'body'?: string;
+          'bulk_send_id'?: string | null;
+          'channel'?: string;
+          'contact_id'?: string;
+          'conversation_id'?: string;
+          'created_at'?: string;
+          'delivered_at'?: string | null;
+          'direction'?: string;
+          'email_message_id'?: string | null;
+          'error_code'?: string | null;
+          'error_message'?: string | null;
+          'failed_at'?: string | null;
+          'from_address'?: string | null;
+          'id'?: string;
+          'in_reply_to'?: string | null;
+          'kind'?: string;
+          'lease_until'?: string | null;
+          'media'?: NonNullable<Json>;
+          'next_attempt_at'?: string | null;
+          'order_id'?: string | null;
+          'provider_sid'?: string | null;
+          'read_at'?: string | null;
+          'scheduled_for'?: string | null;
+          'segments'?: number | null;
+          'sent_at'?: string | null;
+          'sent_by'?: string | null;
+          'status'?: string;
+          'subject'?: string | null;
+          'template_id'?: string | null;
+          'tenant_id'?: string;
+          'to_address'?: string | null;
+          'variables'?: NonNullable<Json>;
+        };
+        Relationships: [
+          {
+            foreignKeyName: 'messages_appointment_id_fkey';
+            columns: ['appointment_id'];
+            isOneToOne: false;
+            referencedRelation: 'appointments';
+            referencedColumns: ['id'];
+          },
+          {
+            foreignKeyName: 'messages_bulk_send_id_fkey';
+            columns: ['bulk_send_id'];
+            isOneToOne: false;
+            referencedRelation: 'bulk_sends';
+            referencedColumns: ['id'];
+          },
+          {
+            foreignKeyName: 'messages_contact_id_fkey';
+            columns: ['contact_id'];
+            isOneToOne: false;
+            referencedRelation: 'contacts';
+            referencedColumns: ['id'];
+          },
+          {
+            foreignKeyName: 'messages_conversation_id_fkey';
+            columns: ['conversation_id'];
+            isOneToOne: false;
+            referencedRelation: 'conversations';
+            referencedColumns: ['id'];
+          },
+          {
+            foreignKeyName: 'messages_order_id_fkey';
+            columns: ['order_id'];
+            isOneToOne: false;
+            referencedRelation: 'orders';
+            referencedColumns: ['id'];
+          },
+          {
+            foreignKeyName: 'messages_template_id_fkey';
+            columns: ['template_id'];
+            isOneToOne: false;
+            referencedRelation: 'templates';
+            referencedColumns: ['id'];
+          },
+          {
+            foreignKeyName: 'messages_tenant_id_fkey';
+            columns: ['tenant_id'];
+            isOneToOne: false;
+            referencedRelation: 'tenants';
+            referencedColumns: ['id'];
+          },
+        ];
+      };
+      'orders': {
+        Row: {
+          'contact_id': string;
+          'created_at': string;
+          'currency': string;
+          'id': string;
+          'order_number': string;
+          'payment_url': string | null;
+          'status': string;
+          'tenant_id': string;
+          'total': number;
+          'tracking_number': string | null;
+          'tracking_url': string | null;
+          'updated_at': string;
+        };
+        ComputedFields: never;
+        Insert: {
+          'contact_id': string;
+          'created_at'?: string;
+          'currency'?: string;
+          'id'?: string;
+          'order_number': string;
+          'payment_url'?: string | null;
+          'status'?: string;
+          'tenant_id': string;
+          'total'?: number;
+          'tracking_number'?: string | null;
+          'tracking_url'?: string | null;
+          'updated_at'?: string;
+        };
+        Update: {
+          'contact_id'?: string;
+          'created_at'?: string;
+          'currency'?: string;
+          'id'?: string;
+          'order_number'?: string;
+          'payment_url'?: string | null;
+          'status'?: string;
+          'tenant_id'?: string;
+          'total'?: number;
+          'tracking_number'?: string | null;
+          'tracking_url'?: string | null;
+          'updated_at'?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: 'orders_contact_id_fkey';
+            columns: ['contact_id'];
+            isOneToOne: false;
+            referencedRelation: 'contacts';
+            referencedColumns: ['id'];
+          },
+          {
+            foreignKeyName: 'orders_tenant_id_fkey';
+            columns: ['tenant_id'];
+            isOneToOne: false;
+            referencedRelation: 'tenants';
+            referencedColumns: ['id'];
+          },
+        ];
+      };
+      'phone_numbers': {
+        Row: {
+          'created_at': string;
+          'e164': string;
+          'friendly_name': string | null;
+          'id': string;
+          'last_used_at': string | null;
+          'mms': boolean;
+          'rotation_enabled': boolean;
+          'sms': boolean;
+          'tenant_id': string;
+          'twilio_sid': string | null;
+          'voice': boolean;
+          'whatsapp': boolean;
+        };
+        ComputedFields: never;
+        Insert: {
+          'created_at'?: string;
+          'e164': string;
+          'friendly_name'?: string | null;
+          'id'?: string;
+          'last_used_at'?: string | null;
+          'mms'?: boolean;
+          'rotation_enabled'?: boolean;
+          'sms'?: boolean;
+          'tenant_id': string;
+          'twilio_sid'?: string | null;
+          'voice'?: boolean;
+          'whatsapp'?: boolean;
+        };
+        Update: {
+          'created_at'?: string;
+          'e164'?: string;
+          'friendly_name'?: string | null;
+          'id'?: string;
+          'last_used_at'?: string | null;
+          'mms'?: boolean;
+          'rotation_enabled'?: boolean;
+          'sms'?: boolean;
+          'tenant_id'?: string;
+          'twilio_sid'?: string | null;
+          'voice'?: boolean;
+          'whatsapp'?: boolean;
+        };
+        Relationships: [
+          {
+            foreignKeyName: 'phone_numbers_tenant_id_fkey';
+            columns: ['tenant_id'];
+            isOneToOne: false;
+            referencedRelation: 'tenants';
+            referencedColumns: ['id'];
+          },
+        ];
+      };
+      'templates': {
+        Row: {
+          'ai_enhance': boolean;
+          'body': string;
+          'category': string;
+          'channel': string;
+          'created_at': string;
+          'id': string;
+          'name': string;
+          'subject': string | null;
+          'tenant_id': string;
+          'updated_at': string;
+          'usage_count': number;
+          'whatsapp_approved': boolean;
+          'whatsapp_content_sid': string | null;
+        };
+        ComputedFields: never;
+        Insert: {
+          'ai_enhance'?: boolean;
+          'body': string;
+          'category'?: string;
+          'channel'?: string;
+          'created_at'?: string;
+          'id'?: string;
+          'name': string;
+          'subject'?: string | null;
+          'tenant_id': string;
+          'updated_at'?: string;
+          'usage_count'?: number;
+          'whatsapp_approved'?: boolean;
+          'whatsapp_content_sid'?: string | null;
+        };
+        Update: {
+          'ai_enhance'?: boolean;
+          'body'?: string;
+          'category'?: string;
+          'channel'?: string;
+          'created_at'?: string;
+          'id'?: string;
+          'name'?: string;
+          'subject'?: string | null;
+          'tenant_id'?: string;
+          'updated_at'?: string;
+          'usage_count'?: number;
+          'whatsapp_approved'?: boolean;
+          'whatsapp_content_sid'?: string | null;
+        };
+        Relationships: [
+          {
+            foreignKeyName: 'templates_tenant_id_fkey';
+            columns: ['tenant_id'];
+            isOneToOne: false;
+            referencedRelation: 'tenants';
+            referencedColumns: ['id'];
+          },
+        ];
+      };
+      'tenant_members': {
+        Row: {
+          'created_at': string;
+          'role': string;
+          'tenant_id': string;
+          'user_id': string;
+        };
+        ComputedFields: never;
+        Insert: {
+          'created_at'?: string;
+          'role': string;
+          'tenant_id': string;
+          'user_id': string;
+        };
+        Update: {
+          'created_at'?: string;
+          'role'?: string;
+          'tenant_id'?: string;
+          'user_id'?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: 'tenant_members_tenant_id_fkey';
+            columns: ['tenant_id'];
+            isOneToOne: false;
+            referencedRelation: 'tenants';
+            referencedColumns: ['id'];
+          },
+        ];
+      };
+      'tenants': {
+        Row: {
+          'ai_pause_minutes': number;
+          'auto_reply_cap_per_hour': number;
+          'auto_reply_enabled': boolean;
+          'auto_reply_hours': string;
+          'auto_reply_instructions': string;
+          'auto_reply_model': string | null;
+          'auto_reply_provider': string;
+          'auto_reply_tone': string;
+          'business_hours': NonNullable<Json>;
+          'created_at': string;
+          'default_country_code': string;
+          'email_from': string | null;
+          'help_text': string;
+          'holding_message': string | null;
+          'id': string;
+          'messaging_service_sid': string | null;
+          'name': string;
+          'quiet_hours_end': string;
+          'quiet_hours_start': string;
+          'send_rate_per_minute': number;
+          'services': string;
+          'slug': string;
+          'timezone': string;
+          'updated_at': string;
+        };
+        ComputedFields: never;
+        Insert: {
+          'ai_pause_minutes'?: number;
+          'auto_reply_cap_per_hour'?: number;
+          'auto_reply_enabled'?: boolean;
+          'auto_reply_hours'?: string;
+          'auto_reply_instructions'?: string;
+          'auto_reply_model'?: string | null;
+          'auto_reply_provider'?: string;
+          'auto_reply_tone'?: string;
+          'business_hours'?: NonNullable<Json>;
+          'created_at'?: string;
+          'default_country_code'?: string;
+          'email_from'?: string | null;
+          'help_text'?: string;
+          'holding_message'?: string | null;
+          'id'?: string;
+          'messaging_service_sid'?: string | null;
+          'name': string;
+          'quiet_hours_end'?: string;
+          'quiet_hours_start'?: string;
+          'send_rate_per_minute'?: number;
+          'services'?: string;
+          'slug': string;
+          'timezone'?: string;
+          'updated_at'?: string;
+        };
+        Update: {
+          'ai_pause_minutes'?: number;
+          'auto_reply_cap_per_hour'?: number;
+          'auto_reply_enabled'?: boolean;
+          'auto_reply_hours'?: string;
+          'auto_reply_instructions'?: string;
+          'auto_reply_model'?: string | null;
+          'auto_reply_provider'?: string;
+          'auto_reply_tone'?: string;
+          'business_hours'?: NonNullable<Json>;
+          'created_at'?: string;
+          'default_country_code'?: string;
+          'email_from'?: string | null;
+          'help_text'?: string;
+          'holding_message'?: string | null;
+          'id'?: string;
+          'messaging_service_sid'?: string | null;
+          'name'?: string;
+          'quiet_hours_end'?: string;
+          'quiet_hours_start'?: string;
+          'send_rate_per_minute'?: number;
+          'services'?: string;
+          'slug'?: string;
+          'timezone'?: string;
+          'updated_at'?: string;
+        };
+        Relationships: [];
+      };
     };
     Views: {
       [_ in never]: never;
