@@ -10,12 +10,15 @@ import { type ChildService } from './service.ts';
 import { ROOT } from './database.ts';
 import { startAuth } from './auth/mod.ts';
 import { startRealtime } from './realtime/mod.ts';
+import { startFunctions } from './functions.ts';
 
 export interface StackOptions {
   cluster: Cluster;
   mode: 'dev' | 'test';
   /** Gateway port; 54321 in dev, free in tests. */
   port?: number;
+  /** Extra function environment (provider URLs and keys, CREDENTIALS_KEY, …). */
+  functionsEnv?: Record<string, string>;
 }
 
 export interface RunningStack {
@@ -71,10 +74,33 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     });
     stoppers.push(() => realtime.stop());
 
+    const url = `http://127.0.0.1:${port}`;
+    const env: Record<string, string> = {
+      SUPABASE_URL: url,
+      SUPABASE_ANON_KEY: keys.anonKey,
+      SUPABASE_SERVICE_ROLE_KEY: keys.serviceRoleKey,
+      SUPABASE_JWT_SECRET: keys.jwtSecret,
+      SUPABASE_DB_URL: opts.cluster.url(),
+      JWT_EXPIRY: String(JWT_EXPIRY_SECONDS),
+      POSTGREST_URL: `http://127.0.0.1:${restPort}`,
+    };
+
+    const fnPort = freePort();
+    const functions = await startFunctions({
+      port: fnPort,
+      env: { ...env, ...opts.functionsEnv },
+      logDir,
+    });
+    if (functions) {
+      children.push(functions);
+      stoppers.push(() => functions.stop());
+    }
+
     const routes: GatewayRoutes = {
       rest: proxyTo(`http://127.0.0.1:${restPort}`),
       auth: auth.handler,
       realtime: realtime.handler,
+      functions: functions ? proxyTo(`http://127.0.0.1:${fnPort}`) : undefined,
     };
     const server = Deno.serve(
       { hostname: '127.0.0.1', port, onListen: () => {} },
@@ -87,16 +113,6 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     );
     stoppers.push(() => server.shutdown());
 
-    const url = `http://127.0.0.1:${port}`;
-    const env: Record<string, string> = {
-      SUPABASE_URL: url,
-      SUPABASE_ANON_KEY: keys.anonKey,
-      SUPABASE_SERVICE_ROLE_KEY: keys.serviceRoleKey,
-      SUPABASE_JWT_SECRET: keys.jwtSecret,
-      SUPABASE_DB_URL: opts.cluster.url(),
-      JWT_EXPIRY: String(JWT_EXPIRY_SECONDS),
-      POSTGREST_URL: `http://127.0.0.1:${restPort}`,
-    };
     return { url, env, children, logDir, stop };
   } catch (e) {
     await stop();
