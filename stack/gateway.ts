@@ -126,7 +126,8 @@ export function createGateway(opts: GatewayOptions) {
       if (!req.headers.get('authorization') && service === 'rest') {
         const h = new Headers(req.headers);
         h.set('authorization', `Bearer ${key}`);
-        req = new Request(req, { headers: h });
+        // A fresh Request, not new Request(req): that would tie it to the incoming request's signal.
+        req = new Request(req.url, { method: req.method, headers: h, body: req.body });
       }
     }
     if (req.headers.get('upgrade')?.toLowerCase() !== 'websocket') {

@@ -17,6 +17,8 @@ export interface StackOptions {
   mode: 'dev' | 'test';
   /** Gateway port; 54321 in dev, free in tests. */
   port?: number;
+  /** Where dev logs go (default .stack); tests use a temp dir. */
+  stateDir?: string;
   /** Extra function environment (provider URLs and keys, CREDENTIALS_KEY, …). */
   functionsEnv?: Record<string, string>;
 }
@@ -38,7 +40,7 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     );
   }
   const logDir = opts.mode === 'dev'
-    ? `${ROOT}/.stack/dev/logs`
+    ? `${opts.stateDir ?? `${ROOT}/.stack`}/dev/logs`
     : await Deno.makeTempDir({ prefix: 'switchboard-stack-' });
   await Deno.mkdir(logDir, { recursive: true });
 
@@ -64,6 +66,7 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
       jwtSecret: keys.jwtSecret,
       jwtExpirySeconds: JWT_EXPIRY_SECONDS,
       siteUrl: 'http://127.0.0.1:3000',
+      issuer: `http://127.0.0.1:${port}/auth/v1`,
     });
     stoppers.push(() => auth.stop());
     const realtime = await startRealtime({

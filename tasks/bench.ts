@@ -9,7 +9,11 @@ for await (const e of Deno.readDir(`${ROOT}/bench`)) {
   }
 }
 available.sort();
-const wanted = Deno.args.length ? Deno.args : available;
+// `deno task bench db -- --flag`: arguments after `--` go to each benchmark.
+const split = Deno.args.indexOf('--');
+const names = split < 0 ? Deno.args : Deno.args.slice(0, split);
+const extra = split < 0 ? [] : Deno.args.slice(split + 1);
+const wanted = names.length ? names : available;
 const unknown = wanted.filter((w) => !available.includes(w));
 if (unknown.length) {
   console.error(
@@ -20,10 +24,12 @@ if (unknown.length) {
 let failed = false;
 for (const name of wanted) {
   console.log(`\n== bench ${name}`);
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ['run', '-A', `${ROOT}/bench/${name}.ts`],
+  const status = await new Deno.Command(Deno.execPath(), {
+    args: ['run', '-A', `${ROOT}/bench/${name}.ts`, ...extra],
     cwd: ROOT,
-  }).output();
-  if (!out.success) failed = true;
+    stdout: 'inherit',
+    stderr: 'inherit',
+  }).spawn().status;
+  if (!status.success) failed = true;
 }
 Deno.exit(failed ? 1 : 0);

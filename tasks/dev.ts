@@ -10,21 +10,28 @@ import {
   stopCluster,
 } from '../stack/postgres.ts';
 import { startStack, writeEnvFile } from '../stack/stack.ts';
-import { logTail } from '../stack/service.ts';
+import { portIsFree } from '../stack/ports.ts';
+import { type ChildService, logTail } from '../stack/service.ts';
+import { startWeb } from '../stack/web.ts';
 
-const DB_PORT = 54322;
-const API_PORT = 54321;
-const DATA_DIR = `${ROOT}/.stack/dev/pgdata`;
-const ENV_FILE = `${ROOT}/.stack/dev.env`;
+// Overridable so the stack suite can run a real `task dev` beside a developer's own.
+const DB_PORT = Number(Deno.env.get('SWITCHBOARD_DB_PORT') ?? 54322);
+const API_PORT = Number(Deno.env.get('SWITCHBOARD_API_PORT') ?? 54321);
+const STATE_DIR = Deno.env.get('SWITCHBOARD_STATE_DIR') ?? `${ROOT}/.stack`;
+const DATA_DIR = `${STATE_DIR}/dev/pgdata`;
+const ENV_FILE = `${STATE_DIR}/dev.env`;
+const WEB_PORT = Number(Deno.env.get('SWITCHBOARD_WEB_PORT') ?? 3000);
 
 let cluster: Cluster | undefined;
 let stack: Awaited<ReturnType<typeof startStack>> | undefined;
+let web: ChildService | undefined;
 let stopping = false;
 
 async function shutdown(code: number) {
   if (stopping) return;
   stopping = true;
   console.log('\nstopping…');
+  await web?.stop().catch((e) => console.error(e));
   await stack?.stop().catch((e) => console.error(e));
   if (cluster) await stopCluster(cluster).catch((e) => console.error(e));
   console.log('stopped.');
@@ -33,7 +40,7 @@ async function shutdown(code: number) {
 
 try {
   const bin = await ensurePostgres();
-  await Deno.mkdir(`${ROOT}/.stack/dev`, { recursive: true });
+  await Deno.mkdir(`${STATE_DIR}/dev`, { recursive: true });
   await initCluster(DATA_DIR, bin);
   cluster = await startCluster(DATA_DIR, DB_PORT, bin);
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
@@ -41,13 +48,16 @@ try {
   }
   const applied = await prepareDatabase(cluster);
   if (applied) console.log(applied);
-  stack = await startStack({ cluster, mode: 'dev', port: API_PORT });
+  stack = await startStack({ cluster, mode: 'dev', port: API_PORT, stateDir: STATE_DIR });
   await writeEnvFile(ENV_FILE, stack.env);
+  if (!(await portIsFree(WEB_PORT))) throw new Error(`port ${WEB_PORT} (dashboard) is taken`);
+  web = await startWeb({ port: WEB_PORT, env: stack.env, logDir: stack.logDir, mode: 'dev' });
 } catch (e) {
   console.error(`\ndev stack failed to start: ${(e as Error).message}`);
   // Only stop a server we started ourselves: a "port taken" error leaves the other one alone.
-  if (cluster) await stopCluster(cluster).catch(() => {});
+  await web?.stop().catch(() => {});
   await stack?.stop().catch(() => {});
+  if (cluster) await stopCluster(cluster).catch(() => {});
   Deno.exit(1);
 }
 
@@ -59,6 +69,7 @@ const hasDemoUser = await new Deno.Command(`${cluster.bin}/psql`, {
 console.log(`
 Switchboard local stack is up.
 
+  Dashboard      http://127.0.0.1:${WEB_PORT}
   API URL        ${stack.url}          (REST ${stack.url}/rest/v1)
   Database URL   ${cluster.url()}
   JWT secret     ${stack.env.SUPABASE_JWT_SECRET}
@@ -69,7 +80,9 @@ ${hasDemoUser ? '\n  Demo login     demo@switchboard.local / switchboard-demo\n'
 Logs in ${stack.logDir}. Press Ctrl-C to stop.`);
 
 // A child that dies takes the stack down with it, and we show why.
-const died = await Promise.race(stack.children.map((c) => c.exited.then((code) => ({ c, code }))));
+const died = await Promise.race(
+  [...stack.children, web!].map((c) => c.exited.then((code) => ({ c, code }))),
+);
 if (!stopping) {
   console.error(`\n${died.c.name} exited with code ${died.code}; last lines of its log:`);
   console.error(await logTail(died.c.logFile));

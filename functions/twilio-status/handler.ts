@@ -1,0 +1,86 @@
+// Twilio status callbacks. Signed with the auth token of the account that sent (AccountSid in the
+// body); SQL (private.record_status_callback) moves the message forward only and keeps the first
+// error. The StatusCallback URL carries our message id (?mid=), so a callback for a send whose
+// result the dispatcher never recorded (it died after Twilio's 2xx) attaches the sid to the row.
+import { z } from 'zod';
+import { type Deps, lazyHandler } from '../_shared/context.ts';
+import { tokensForAccount } from '../_shared/credentials.ts';
+import { errorResponse, json, wrap } from '../_shared/http.ts';
+import { assertJsonOk, readTwilioWebhook, signedByAny } from '../_shared/webhook.ts';
+
+export const StatusSchema = z.object({
+  MessageSid: z.string().regex(/^(SM|MM)[0-9a-fA-F]{32}$/, 'a Twilio MessageSid'),
+  AccountSid: z.string().regex(/^AC[0-9a-fA-F]{32}$/),
+  MessageStatus: z.enum([
+    'accepted',
+    'scheduled',
+    'queued',
+    'sending',
+    'sent',
+    'delivered',
+    'undelivered',
+    'failed',
+    'read',
+    'canceled',
+    'receiving',
+    'received',
+  ]),
+  ErrorCode: z.string().regex(/^\d+$/).optional(),
+  ErrorMessage: z.string().max(2000).optional(),
+  From: z.string().optional(),
+}).passthrough();
+
+// Twilio's states that say nothing new about an outbound message.
+const IGNORED = new Set(['accepted', 'scheduled', 'receiving', 'received']);
+
+type Row = { id: string | null; status: string | null };
+
+export function createHandler(deps: Deps) {
+  const { env, sql } = deps;
+  return wrap(async (req) => {
+    const body = await readTwilioWebhook(req, 'twilio-status', env.PUBLIC_FUNCTIONS_URL);
+    const account = body.params.AccountSid ?? '';
+    const tokens = /^AC[0-9a-fA-F]{32}$/.test(account)
+      ? await tokensForAccount(sql, env, account)
+      : [];
+    if (!signedByAny(req, body, tokens)) {
+      return errorResponse(403, 'invalid_signature', 'X-Twilio-Signature missing or invalid');
+    }
+    assertJsonOk(body);
+    const p = StatusSchema.parse(body.params);
+    if (IGNORED.has(p.MessageStatus)) return json(200, { ok: true, ignored: p.MessageStatus });
+    // Twilio's 'queued'/'sending' mean it holds the message: for us that is 'sent'.
+    const status = p.MessageStatus === 'queued' || p.MessageStatus === 'sending'
+      ? 'sent'
+      : p.MessageStatus;
+    const apply = () =>
+      sql<Row[]>`
+        select id, status from private.record_status_callback(
+          p_provider_sid => ${p.MessageSid}, p_status => ${status},
+          p_error_code => ${p.ErrorCode ?? null}, p_error_message => ${p.ErrorMessage ?? null})`;
+    let [row] = await apply();
+    const mid = new URL(req.url).searchParams.get('mid');
+    if (!row?.id && mid && /^[0-9a-f-]{36}$/i.test(mid)) {
+      // The dispatcher died between Twilio's answer and its own write: the callback is the first
+      // news of the sid. Record the send (only if the row has no sid yet), then the status.
+      const [m] = await sql<{ id: string }[]>`
+        select id from public.messages
+         where id = ${mid} and provider_sid is null and direction = 'outbound'
+           and status in ('queued', 'sending')`;
+      if (m) {
+        await sql.begin(async (tx) => {
+          await tx`select private.record_send_result(
+            p_message_id => ${mid}::uuid, p_provider_sid => ${p.MessageSid},
+            p_from_address => ${p.From?.replace(/^whatsapp:/, '') ?? null})`;
+          await tx`update private.send_attempts set outcome = 'reconciled', finished_at = now(),
+                     provider_sid = ${p.MessageSid}
+                    where message_id = ${mid}::uuid and outcome in ('pending', 'unknown')`;
+        });
+        [row] = await apply();
+      }
+    }
+    return json(200, { ok: true, message_id: row?.id ?? null, status: row?.status ?? null });
+  });
+}
+
+export const handler = lazyHandler(createHandler);

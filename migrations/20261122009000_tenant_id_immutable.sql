@@ -1,0 +1,34 @@
+-- Rows never move between tenants, whoever writes them. The RLS helpers already refuse a client
+-- update of tenant_id by privilege; that also refused supabase-js upserts, because PostgREST's
+-- upsert sets every column it was sent (tenant_id included) on conflict. So the rule moves into a
+-- trigger on every tenant table, and clients get update privilege on tenant_id only where they
+-- upsert (contacts, templates, orders, appointments): setting it to its current value is a no-op,
+-- changing it is refused with 42501.
+create or replace function private.keep_tenant_id() returns trigger
+language plpgsql set search_path = '' as $$
+begin
+  if new.tenant_id is distinct from old.tenant_id then
+    raise exception 'a row cannot move to another tenant (%.% %)', tg_table_schema, tg_table_name,
+      old.tenant_id
+      using errcode = '42501', hint = 'Create a new row in the other tenant instead.';
+  end if;
+  return new;
+end;
+$$;
+comment on function private.keep_tenant_id() is 'Refuses any change of tenant_id: rows never move between tenants.';
+
+do $$
+declare
+  t text;
+begin
+  foreach t in array array['tenant_members', 'phone_numbers', 'contacts', 'calls', 'conversations',
+    'templates', 'automations', 'bulk_sends', 'orders', 'appointments', 'messages']
+  loop
+    execute format('create trigger %I before update of tenant_id on public.%I
+      for each row execute function private.keep_tenant_id()', t || '_keep_tenant_id', t);
+  end loop;
+end;
+$$;
+
+grant update (tenant_id) on public.contacts, public.templates, public.orders, public.appointments
+  to authenticated;

@@ -1,0 +1,36 @@
+// The built dashboard must hold only public values: never the service-role key, the JWT secret or
+// the word service_role (issue 7, "no service key or provider secret in the bundle").
+import assert from 'node:assert/strict';
+import { buildWeb } from '../../stack/web.ts';
+import { env } from './_harness.ts';
+
+async function files(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of Deno.readDir(dir)) {
+    const p = `${dir}/${e.name}`;
+    if (e.isDirectory) out.push(...await files(p));
+    else out.push(p);
+  }
+  return out;
+}
+
+Deno.test('bundle: built with the stack env, it holds the anon key and no secret', async () => {
+  const outDir = await Deno.makeTempDir({ prefix: 'switchboard-bundle-' });
+  try {
+    // The full stack environment, secrets included, is offered to the build on purpose.
+    await buildWeb({ env: { ...env }, outDir });
+    const all = await files(outDir);
+    const js = all.filter((f) => f.endsWith('.js'));
+    assert.ok(js.length > 0, 'the build produced JavaScript');
+    let text = '';
+    for (const f of all) text += await Deno.readTextFile(f);
+    assert.ok(text.includes(env.SUPABASE_ANON_KEY), 'the anon key is compiled in');
+    assert.ok(text.includes(env.SUPABASE_URL), 'the stack URL is compiled in');
+    assert.ok(!text.includes(env.SUPABASE_SERVICE_ROLE_KEY), 'service-role key leaked into bundle');
+    assert.ok(!text.includes(env.SUPABASE_JWT_SECRET), 'JWT secret leaked into the bundle');
+    assert.ok(!text.includes('service_role'), '"service_role" appears in the bundle');
+    assert.ok(!text.includes(env.SUPABASE_DB_URL), 'database URL leaked into the bundle');
+  } finally {
+    await Deno.remove(outDir, { recursive: true });
+  }
+});

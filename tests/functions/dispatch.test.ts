@@ -1,0 +1,430 @@
+// dispatch: sends through the Twilio fake (wire format, StatusCallback), sticky sender and
+// rotation, every error class, unknown outcomes and a crash between the provider's 2xx and the
+// database write (nothing lost, nothing sent twice), STOP, the WhatsApp window, quiet hours,
+// templates, and email through Resend and a real SMTP server with threading.
+import assert from 'node:assert/strict';
+import { createDispatcher, type DispatchOptions } from '../../functions/dispatch/handler.ts';
+import { createHandler as inboundHandler } from '../../functions/twilio-inbound/handler.ts';
+import { type FakeTwilio, startFakeTwilio } from '../fakes/twilio.ts';
+import { startFakeResend } from '../fakes/resend.ts';
+import { startSmtp } from '../fakes/smtp.ts';
+import {
+  addNumber,
+  conversation,
+  deps,
+  makeContact,
+  makeTenant,
+  message,
+  pauseLocalDispatcher,
+  PUBLIC_URL,
+  queue,
+  sid,
+  sql,
+  test,
+  twilioRequest,
+} from './_env.ts';
+
+function dispatcher(
+  fake: FakeTwilio,
+  opts: DispatchOptions = {},
+  env: Record<string, string> = {},
+) {
+  return createDispatcher(deps({ TWILIO_API_URL: fake.url, ...env }), opts);
+}
+
+const createsTo = (fake: FakeTwilio, to: string) => fake.creates().filter((r) => r.form.To === to);
+
+async function withFake(fn: (fake: FakeTwilio) => Promise<void>) {
+  const fake = startFakeTwilio();
+  try {
+    await fn(fake);
+  } finally {
+    await fake.close();
+  }
+}
+
+/** Makes the lease of a message run out now and lets SQL requeue it (what pg_cron does). */
+async function expireLease(id: string) {
+  await sql()`update public.messages set lease_until = now() - interval '1 second'
+               where id = ${id} and status = 'sending'`;
+  await sql()`select private.expire_leases()`;
+}
+
+test('setup: pause the stack dispatcher so these tests own their rows', async () => {
+  await pauseLocalDispatcher(true);
+});
+
+test('an SMS goes out in Twilio wire format and is recorded as sent', async () => {
+  await withFake(async (fake) => {
+    const t = await makeTenant();
+    const n = await addNumber(t.id);
+    const c = await makeContact(t.id);
+    const id = await queue(t.id, c.id, { body: 'Your table is ready ☺' });
+    const stats = await dispatcher(fake).drain(10_000);
+    assert.ok(stats.sent >= 1);
+    const [req] = createsTo(fake, c.phone!);
+    assert.ok(req, 'Twilio received the send');
+    assert.equal(req.path, `/2010-04-01/Accounts/${req.username}/Messages.json`);
+    assert.equal(req.form.From, n.e164);
+    assert.equal(req.form.Body, 'Your table is ready ☺');
+    assert.equal(req.form.StatusCallback, `${PUBLIC_URL}/twilio-status?mid=${id}`);
+    const row = await message(id);
+    assert.equal(row.status, 'sent');
+    const sent = fake.messages.find((m) => m.to === c.phone)!;
+    assert.equal(row.provider_sid, sent.sid);
+    assert.equal(row.from_address, n.e164);
+    assert.equal(row.segments, 1);
+    const [a] = await sql()`select outcome from private.send_attempts where message_id = ${id}`;
+    assert.equal(a.outcome, 'sent');
+  });
+});
+
+test('sticky sender, least-recently-used rotation, messaging service fallback', async () => {
+  await withFake(async (fake) => {
+    const t = await makeTenant();
+    const n1 = await addNumber(t.id, { last_used_at: new Date(Date.now() - 60_000) });
+    const n2 = await addNumber(t.id, { last_used_at: new Date(Date.now() - 120_000) });
+    const a = await makeContact(t.id);
+    const b = await makeContact(t.id);
+    const d = dispatcher(fake);
+    await queue(t.id, a.id);
+    await d.drain(10_000);
+    // n2 was used least recently.
+    assert.equal(createsTo(fake, a.phone!)[0].form.From, n2.e164);
+    await queue(t.id, b.id);
+    await d.drain(10_000);
+    assert.equal(createsTo(fake, b.phone!)[0].form.From, n1.e164);
+    // a's conversation sticks to n2 even though n2 is now the most recently used.
+    await queue(t.id, a.id, { body: 'second' });
+    await d.drain(10_000);
+    assert.equal(createsTo(fake, a.phone!)[1].form.From, n2.e164);
+    // The sticky number leaves the tenant: rotation picks another one.
+    await sql()`delete from public.phone_numbers where id = ${n2.id}`;
+    await queue(t.id, a.id, { body: 'third' });
+    await d.drain(10_000);
+    assert.equal(createsTo(fake, a.phone!)[2].form.From, n1.e164);
+
+    // No numbers at all: the tenant's Messaging Service.
+    const t2 = await makeTenant({ messaging_service_sid: 'MG' + '1'.repeat(32) });
+    const c2 = await makeContact(t2.id);
+    await queue(t2.id, c2.id);
+    await d.drain(10_000);
+    const [req] = createsTo(fake, c2.phone!);
+    assert.equal(req.form.MessagingServiceSid, 'MG' + '1'.repeat(32));
+    assert.equal(req.form.From, undefined);
+  });
+});
+
+test('provider errors: permanent fail at once, 21610 opts out, transient retry later', async () => {
+  await withFake(async (fake) => {
+    const t = await makeTenant();
+    await addNumber(t.id);
+    const cases = [
+      { status: 400, code: 21211, expect: 'failed' },
+      { status: 400, code: 21610, expect: 'failed' },
+      { status: 400, code: 30006, expect: 'failed' },
+      { status: 400, code: 63016, expect: 'failed' },
+      { status: 429, code: 20429, expect: 'queued' },
+      { status: 400, code: 30003, expect: 'queued' },
+      { status: 400, code: 30008, expect: 'queued' },
+      { status: 500, code: 20500, expect: 'queued' },
+      { status: 503, code: 20503, expect: 'queued' },
+    ];
+    const rows: { id: string; phone: string; contact: string }[] = [];
+    for (const cs of cases) {
+      const c = await makeContact(t.id);
+      fake.inject({ match: (f) => f.To === c.phone, status: cs.status, code: cs.code });
+      rows.push({ id: await queue(t.id, c.id), phone: c.phone!, contact: c.id });
+    }
+    await dispatcher(fake).drain(10_000);
+    for (const [i, cs] of cases.entries()) {
+      const row = await message(rows[i].id);
+      assert.equal(row.status, cs.expect, `${cs.code}`);
+      assert.equal(row.error_code, String(cs.code), `${cs.code}`);
+      if (cs.expect === 'queued') {
+        assert.ok(row.next_attempt_at.getTime() > Date.now() + 10_000, `${cs.code} backs off`);
+      }
+      assert.equal(fake.messages.filter((m) => m.to === rows[i].phone).length, 0);
+    }
+    const [c21610] = await sql()`select opted_out_channels from public.contacts
+      where id = ${rows[1].contact}`;
+    assert.deepEqual(c21610.opted_out_channels, ['sms']);
+
+    // A transient error then success on the retry.
+    const retried = rows[4];
+    await sql()`update public.messages set next_attempt_at = now() where id = ${retried.id}`;
+    await dispatcher(fake).drain(10_000);
+    const row = await message(retried.id);
+    assert.equal(row.status, 'sent');
+    assert.equal(row.attempts, 2);
+    assert.equal(row.error_code, null);
+  });
+});
+
+test('timeout before Twilio took it: unknown outcome, reconciled as absent, sent once', async () => {
+  await withFake(async (fake) => {
+    const t = await makeTenant();
+    await addNumber(t.id);
+    const c = await makeContact(t.id);
+    fake.inject({ match: (f) => f.To === c.phone, hang: 'before' });
+    const id = await queue(t.id, c.id);
+    const s1 = await dispatcher(fake).drain(10_000);
+    assert.ok(s1.unknown >= 1);
+    assert.equal((await message(id)).status, 'sending');
+    const [a] = await sql()`select outcome from private.send_attempts where message_id = ${id}`;
+    assert.equal(a.outcome, 'unknown');
+
+    await expireLease(id);
+    const s2 = await dispatcher(fake).drain(10_000);
+    assert.ok(s2.sent >= 1);
+    const row = await message(id);
+    assert.equal(row.status, 'sent');
+    assert.equal(fake.messages.filter((m) => m.to === c.phone).length, 1);
+    assert.equal(row.provider_sid, fake.messages.find((m) => m.to === c.phone)!.sid);
+    // It looked before sending again.
+    assert.ok(fake.requests.some((r) => r.method === 'GET' && r.query.To === c.phone));
+  });
+});
+
+test('timeout after Twilio took it: reconciled from Twilio, not sent again', async () => {
+  await withFake(async (fake) => {
+    const t = await makeTenant();
+    await addNumber(t.id);
+    const c = await makeContact(t.id);
+    fake.inject({ match: (f) => f.To === c.phone, hang: 'after' });
+    const id = await queue(t.id, c.id);
+    await dispatcher(fake).drain(10_000);
+    assert.equal((await message(id)).status, 'sending');
+    await expireLease(id);
+    const s2 = await dispatcher(fake).drain(10_000);
+    assert.ok(s2.reconciled >= 1);
+    const row = await message(id);
+    assert.equal(row.status, 'sent');
+    assert.equal(createsTo(fake, c.phone!).length, 1);
+    assert.equal(row.provider_sid, fake.messages.find((m) => m.to === c.phone)!.sid);
+  });
+});
+
+test('dispatcher killed between the provider 2xx and the DB write: nothing lost, nothing twice', async () => {
+  await withFake(async (fake) => {
+    const t = await makeTenant();
+    await addNumber(t.id);
+    const c = await makeContact(t.id);
+    const id = await queue(t.id, c.id, { body: 'crash test' });
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ['run', '-A', new URL('./_crash_dispatcher.ts', import.meta.url).pathname],
+      env: { CRASH_MESSAGE_ID: id, FAKE_TWILIO_URL: fake.url },
+      stdout: 'piped',
+      stderr: 'piped',
+    });
+    const out = await child.output();
+    assert.equal(out.code, 137, new TextDecoder().decode(out.stderr));
+    // Twilio has it; our row does not know yet.
+    assert.equal(fake.messages.filter((m) => m.to === c.phone).length, 1);
+    let row = await message(id);
+    assert.equal(row.status, 'sending');
+    assert.equal(row.provider_sid, null);
+
+    await expireLease(id);
+    assert.equal((await message(id)).status, 'queued');
+    await dispatcher(fake).drain(10_000);
+    row = await message(id);
+    assert.equal(row.status, 'sent');
+    assert.equal(createsTo(fake, c.phone!).length, 1, 'sent exactly once');
+    assert.equal(row.provider_sid, fake.messages.find((m) => m.to === c.phone)!.sid);
+  });
+});
+
+test('STOP, then a send attempt: nothing reaches Twilio', async () => {
+  await withFake(async (fake) => {
+    const t = await makeTenant();
+    const n = await addNumber(t.id);
+    const c = await makeContact(t.id);
+    // Queued before the STOP arrives, due later.
+    const early = await queue(t.id, c.id, { body: 'early' });
+    await sql()`update public.messages set next_attempt_at = now() + interval '1 hour'
+                 where id = ${early}`;
+    const inbound = inboundHandler(deps());
+    const res = await inbound(twilioRequest('twilio-inbound', {
+      MessageSid: sid(),
+      AccountSid: 'AC0000000000000000000000000000fa4e',
+      From: c.phone!,
+      To: n.e164,
+      Body: 'STOP',
+    }));
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+    const late = await queue(t.id, c.id, { body: 'late' });
+    await sql()`update public.messages set next_attempt_at = now() where id = ${early}`;
+    await dispatcher(fake).drain(10_000);
+    assert.equal(createsTo(fake, c.phone!).length, 0);
+    for (const id of [early, late]) {
+      const row = await message(id);
+      assert.equal(row.status, 'canceled');
+      assert.equal(row.error_code, 'opted_out');
+    }
+  });
+});
+
+test('WhatsApp: free-form outside 24 h is refused; inside it goes with whatsapp: addresses', async () => {
+  await withFake(async (fake) => {
+    const t = await makeTenant();
+    const n = await addNumber(t.id, { whatsapp: true, sms: false });
+    const old = await makeContact(t.id);
+    await conversation(t.id, old.id, 'whatsapp', {
+      last_inbound_at: new Date(Date.now() - 25 * 3600_000),
+    });
+    const closed = await queue(t.id, old.id, { channel: 'whatsapp' });
+    const recent = await makeContact(t.id);
+    await conversation(t.id, recent.id, 'whatsapp', {
+      last_inbound_at: new Date(Date.now() - 3600_000),
+    });
+    const open = await queue(t.id, recent.id, { channel: 'whatsapp' });
+    await dispatcher(fake).drain(10_000);
+    const c = await message(closed);
+    assert.equal(c.status, 'failed');
+    assert.equal(c.error_code, 'whatsapp_window_closed');
+    assert.equal(createsTo(fake, `whatsapp:${old.phone}`).length, 0);
+    const o = await message(open);
+    assert.equal(o.status, 'sent');
+    const [req] = createsTo(fake, `whatsapp:${recent.phone}`);
+    assert.equal(req.form.From, `whatsapp:${n.e164}`);
+  });
+});
+
+test('quiet hours defer a reminder; a manual message goes at once', async () => {
+  await withFake(async (fake) => {
+    // Quiet from an hour ago to an hour from now, in UTC.
+    const hhmm = (d: Date) => d.toISOString().slice(11, 16);
+    const t = await makeTenant({
+      timezone: 'UTC',
+      quiet_hours_start: hhmm(new Date(Date.now() - 3600_000)),
+      quiet_hours_end: hhmm(new Date(Date.now() + 3600_000)),
+    });
+    await addNumber(t.id);
+    const c = await makeContact(t.id, { timezone: 'UTC' });
+    const reminder = await queue(t.id, c.id, { kind: 'reminder', body: 'See you tomorrow' });
+    const manual = await queue(t.id, c.id, { kind: 'manual', body: 'Typed by a person' });
+    await dispatcher(fake).drain(10_000);
+    const r = await message(reminder);
+    assert.equal(r.status, 'queued');
+    assert.ok(r.next_attempt_at.getTime() > Date.now() + 30 * 60_000);
+    assert.equal((await message(manual)).status, 'sent');
+    assert.deepEqual(createsTo(fake, c.phone!).map((x) => x.form.Body), ['Typed by a person']);
+  });
+});
+
+test('a template body is rendered at send time', async () => {
+  await withFake(async (fake) => {
+    const t = await makeTenant();
+    await addNumber(t.id);
+    const c = await makeContact(t.id);
+    const [tpl] = await sql()`insert into public.templates (tenant_id, name, body)
+      values (${t.id}, 'Greeting', 'Hi {first_name}, greetings from {business_name}!')
+      returning id`;
+    const id = await queue(t.id, c.id, {
+      body: '',
+      template_id: tpl.id,
+      variables: sql().json({ first_name: 'Pat', business_name: 'Salon Uno' }),
+    });
+    await dispatcher(fake).drain(10_000);
+    assert.equal(createsTo(fake, c.phone!)[0]?.form.Body, 'Hi Pat, greetings from Salon Uno!');
+    assert.equal((await message(id)).body, 'Hi Pat, greetings from Salon Uno!');
+  });
+});
+
+test('email through Resend: idempotency key, Message-ID, threaded on the last inbound mail', async () => {
+  const resend = startFakeResend();
+  const fake = startFakeTwilio();
+  try {
+    const t = await makeTenant({ email_from: 'Salon <hello@salon.example>' });
+    const c = await makeContact(t.id, { email: `pat.${crypto.randomUUID()}@example.com` });
+    const conv = await conversation(t.id, c.id, 'email', { subject: 'Booking question' });
+    await sql()`insert into public.messages (tenant_id, conversation_id, contact_id, direction,
+      channel, kind, body, status, email_message_id)
+      values (${t.id}, ${conv}, ${c.id}, 'inbound', 'email', 'inbound', 'Hello?', 'received',
+        '<inbound-1@mail.example>')`;
+    const id = await queue(t.id, c.id, { channel: 'email', body: 'Yes, 3pm works.' });
+    const env = {
+      EMAIL_PROVIDER: 'resend',
+      RESEND_API_URL: resend.url,
+      RESEND_API_KEY: resend.apiKey,
+    };
+    await dispatcher(fake, {}, env).drain(10_000);
+    const mine = resend.sent.filter((e) => e.body.to[0] === c.email);
+    assert.equal(mine.length, 1);
+    const e = mine[0];
+    assert.equal(e.idempotencyKey, `message-${id}`);
+    assert.equal(e.body.from, 'Salon <hello@salon.example>');
+    assert.equal(e.body.subject, 'Re: Booking question');
+    assert.equal(e.body.headers?.['In-Reply-To'], '<inbound-1@mail.example>');
+    const row = await message(id);
+    assert.equal(row.status, 'sent');
+    assert.equal(row.provider_sid, `resend:${e.id}`);
+    assert.equal(row.email_message_id, `<${id}@switchboard.local>`);
+
+    // The dispatcher dies after Resend accepted a mail (the hook throws once): the retry sends
+    // the same idempotency key and Resend answers with the first email instead of a second one.
+    const c2 = await makeContact(t.id, { email: `kim.${crypto.randomUUID()}@example.com` });
+    const id2 = await queue(t.id, c2.id, { channel: 'email', body: 'Once only' });
+    let crashed = false;
+    await dispatcher(fake, {
+      afterProviderAccepted: (mid) => {
+        if (mid === id2 && !crashed) {
+          crashed = true;
+          throw new Error('simulated crash after the provider accepted');
+        }
+      },
+    }, env).drain(10_000);
+    assert.ok(crashed);
+    assert.notEqual((await message(id2)).status, 'sent');
+    await sql()`update public.messages set next_attempt_at = now() where id = ${id2}`;
+    await dispatcher(fake, {}, env).drain(10_000);
+    const to2 = (x: { body: { to: string[] } }) => x.body.to[0] === c2.email;
+    assert.equal(resend.requests.filter(to2).length, 2);
+    assert.equal(resend.sent.filter(to2).length, 1);
+    const row2 = await message(id2);
+    assert.equal(row2.status, 'sent');
+    assert.equal(row2.provider_sid, `resend:${resend.sent.find(to2)!.id}`);
+
+    // Resend refusing the address (422) fails the message; a 500 retries.
+    const bad = await makeContact(t.id, { email: `bad.${crypto.randomUUID()}@example.com` });
+    const badId = await queue(t.id, bad.id, { channel: 'email', body: 'x' });
+    resend.failNext(422);
+    await dispatcher(fake, {}, env).drain(10_000);
+    assert.equal((await message(badId)).status, 'failed');
+    assert.equal((await message(badId)).error_code, 'resend_422');
+  } finally {
+    await resend.close();
+    await fake.close();
+  }
+});
+
+test('email through a real SMTP server (smtp-server) with In-Reply-To', async () => {
+  const smtp = await startSmtp();
+  const fake = startFakeTwilio();
+  try {
+    const t = await makeTenant();
+    const c = await makeContact(t.id, { email: `sam.${crypto.randomUUID()}@example.com` });
+    const id = await queue(t.id, c.id, {
+      channel: 'email',
+      subject: 'Your order',
+      body: 'It shipped.',
+      in_reply_to: '<order-q@mail.example>',
+    });
+    await dispatcher(fake, {}, { EMAIL_PROVIDER: 'smtp', SMTP_URL: smtp.url }).drain(10_000);
+    const mail = smtp.mails.find((m) => m.to.includes(c.email!));
+    assert.ok(mail, 'the SMTP server received the mail');
+    assert.match(mail.raw, /Subject: Your order/);
+    assert.match(mail.raw, /In-Reply-To: <order-q@mail\.example>/);
+    assert.match(mail.raw, new RegExp(`Message-ID: <${id}@switchboard\\.local>`));
+    assert.equal((await message(id)).status, 'sent');
+  } finally {
+    await smtp.close();
+    await fake.close();
+  }
+});
+
+test('teardown: resume the stack dispatcher', async () => {
+  await pauseLocalDispatcher(false);
+});

@@ -1,0 +1,114 @@
+// `deno task dev` for real, on free ports and a temporary state directory: it comes up, psql and
+// pg_cron work, a second start is refused without harm, and Ctrl-C leaves no server behind.
+import assert from 'node:assert/strict';
+import postgres from 'postgres';
+import { freePort } from '../../stack/ports.ts';
+
+const ROOT = new URL('../..', import.meta.url).pathname;
+
+interface DevProcess {
+  child: Deno.ChildProcess;
+  output: () => string;
+  exited: Promise<Deno.CommandStatus>;
+}
+
+function startDev(env: Record<string, string>): DevProcess {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ['run', '-A', 'tasks/dev.ts'],
+    cwd: ROOT,
+    env,
+    stdin: 'null',
+    stdout: 'piped',
+    stderr: 'piped',
+  }).spawn();
+  let text = '';
+  const dec = new TextDecoder();
+  const pump = async (s: ReadableStream<Uint8Array>) => {
+    for await (const c of s) text += dec.decode(c, { stream: true });
+  };
+  const pumped = Promise.all([pump(child.stdout), pump(child.stderr)]);
+  const exited = child.status.then(async (s) => {
+    await pumped;
+    return s;
+  });
+  return { child, output: () => text, exited };
+}
+
+async function waitFor(what: string, cond: () => boolean, ms: number) {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function postgresProcessesFor(dir: string): Promise<number> {
+  const out = await new Deno.Command('pgrep', { args: ['-f', `-D ${dir}`], stdout: 'piped' })
+    .output();
+  return new TextDecoder().decode(out.stdout).trim().split('\n').filter(Boolean).length;
+}
+
+Deno.test({
+  name: 'task dev: starts, serves psql and pg_cron, refuses a second start, Ctrl-C stops all',
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const state = await Deno.makeTempDir({ prefix: 'switchboard-devtest-' });
+    await Deno.chmod(state, 0o755);
+    const dbPort = freePort();
+    const apiPort = freePort();
+    const env = {
+      SWITCHBOARD_DB_PORT: String(dbPort),
+      SWITCHBOARD_API_PORT: String(apiPort),
+      SWITCHBOARD_STATE_DIR: state,
+      SWITCHBOARD_WEB_PORT: String(freePort()),
+    };
+    const dev = startDev(env);
+    let done = false;
+    dev.exited.then(() => (done = true));
+    try {
+      await waitFor('the dev stack', () => /stack is up/.test(dev.output()) || done, 120_000);
+      assert.match(
+        dev.output(),
+        new RegExp(`postgresql://postgres:postgres@127\\.0\\.0\\.1:${dbPort}/postgres`),
+      );
+      assert.match(dev.output(), /anon key\s+eyJ/);
+
+      const sql = postgres(`postgresql://postgres:postgres@127.0.0.1:${dbPort}/postgres`, {
+        max: 1,
+      });
+      try {
+        const jobs = await sql`select count(*)::int as n from cron.job`;
+        assert.equal(typeof jobs[0].n, 'number');
+      } finally {
+        await sql.end();
+      }
+      const rest = await fetch(`http://127.0.0.1:${apiPort}/rest/v1/`, {
+        headers: { apikey: /anon key\s+(\S+)/.exec(dev.output())![1] },
+      });
+      assert.equal(rest.status, 200);
+      await rest.body?.cancel();
+
+      const page = await fetch(`http://127.0.0.1:${env.SWITCHBOARD_WEB_PORT}/`);
+      assert.equal(page.status, 200);
+      assert.match(await page.text(), /<div id="app"|<script/);
+
+      // A second dev on the same ports and directory is refused and leaves the first one running.
+      const second = startDev(env);
+      const status = await second.exited;
+      assert.notEqual(status.code, 0);
+      assert.match(second.output(), /already running|is taken/);
+      const still = await fetch(`http://127.0.0.1:${apiPort}/rest/v1/`, {
+        headers: { apikey: /anon key\s+(\S+)/.exec(dev.output())![1] },
+      });
+      assert.equal(still.status, 200);
+      await still.body?.cancel();
+    } finally {
+      dev.child.kill('SIGINT');
+      await dev.exited;
+    }
+    assert.match(dev.output(), /stopped\./);
+    assert.equal(await postgresProcessesFor(`${state}/dev/pgdata`), 0, 'no postgres left behind');
+    await Deno.remove(state, { recursive: true });
+  },
+});

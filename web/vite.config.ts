@@ -1,0 +1,49 @@
+// Vite config for the dashboard. Run from the repo root under Deno:
+//   deno run -A npm:vite@8.3.8 build web      (or `dev web`, `preview web`)
+// The Supabase URL and anon key come from VITE_SUPABASE_URL / VITE_SUPABASE_ANON_KEY; without them
+// the local stack's values are used (127.0.0.1:54321 and the anon key in .stack/dev.env). Only
+// these two values are compiled in: the bundle never sees a service key.
+import { defineConfig } from 'vite';
+import preact from '@preact/preset-vite';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import process from 'node:process';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+function devEnv(): Record<string, string> {
+  const file = resolve(here, '../.stack/dev.env');
+  if (!existsSync(file)) return {};
+  const out: Record<string, string> = {};
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const i = line.indexOf('=');
+    if (i > 0) out[line.slice(0, i)] = line.slice(i + 1);
+  }
+  return out;
+}
+
+const dev = devEnv();
+const url = process.env.VITE_SUPABASE_URL || dev.SUPABASE_URL || 'http://127.0.0.1:54321';
+const anonKey = process.env.VITE_SUPABASE_ANON_KEY || dev.SUPABASE_ANON_KEY || '';
+
+export default defineConfig({
+  root: here,
+  // Vite's dependency cache, under the (gitignored) node_modules Deno creates at the repo root.
+  cacheDir: resolve(here, '../node_modules/.vite-web'),
+  plugins: [preact()],
+  // Only the two public values; nothing else from the environment reaches the bundle.
+  envPrefix: 'VITE_PUBLIC_ONLY_',
+  define: {
+    'import.meta.env.VITE_SUPABASE_URL': JSON.stringify(url),
+    'import.meta.env.VITE_SUPABASE_ANON_KEY': JSON.stringify(anonKey),
+  },
+  build: {
+    outDir: process.env.SWITCHBOARD_WEB_OUT_DIR || resolve(here, 'dist'),
+    emptyOutDir: true,
+    target: 'es2022',
+    chunkSizeWarningLimit: 600,
+  },
+  server: { host: '127.0.0.1' },
+  preview: { host: '127.0.0.1' },
+});
