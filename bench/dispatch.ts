@@ -16,7 +16,9 @@ import { appendResults, pct } from './_results.ts';
 
 const TOTAL = Number(Deno.env.get('BENCH_MESSAGES') ?? 20_000);
 const TENANTS = 100;
-const CONCURRENCY = Number(Deno.env.get('BENCH_CONCURRENCY') ?? 128);
+const CONCURRENCY = Number(Deno.env.get('BENCH_CONCURRENCY') ?? 64);
+const LOOPS = Number(Deno.env.get('BENCH_LOOPS') ?? 4);
+const BATCH = Number(Deno.env.get('BENCH_BATCH') ?? 500);
 const LATENCIES = (Deno.env.get('BENCH_LATENCIES') ?? '0,50').split(',').map(Number);
 
 console.log('preparing a throwaway cluster…');
@@ -78,8 +80,9 @@ try {
     TWILIO_API_URL: fake.url,
     TWILIO_ACCOUNT_SID: FAKE_ACCOUNT_SID,
     TWILIO_AUTH_TOKEN: FAKE_AUTH_TOKEN,
-    DISPATCH_BATCH: '500',
+    DISPATCH_BATCH: String(BATCH),
     DISPATCH_CONCURRENCY: String(CONCURRENCY),
+    DISPATCH_LOOPS: String(LOOPS),
   });
   const tw = twilioClient({ accountSid: FAKE_ACCOUNT_SID, authToken: FAKE_AUTH_TOKEN }, fake.url);
 
@@ -98,7 +101,8 @@ try {
     const d = createDispatcher({ env, sql });
     let sent = 0;
     for (;;) {
-      const s = await d.runOnce(500);
+      // drain() runs DISPATCH_LOOPS rounds side by side, as the deployed function does.
+      const s = await d.drain(600_000, BATCH);
       sent += s.sent;
       if (s.claimed === 0) break;
     }
@@ -124,6 +128,7 @@ try {
     await sql`delete from public.messages where body like 'Bench message %'`;
 
     // --- pg-boss peer: same rows' worth of jobs, same Twilio call ----------------------------
+    if (Deno.env.get('BENCH_NO_PEER')) continue;
     const boss = new PgBoss({ connectionString: url, schema: 'pgboss_bench', max: 24 });
     boss.on('error', (e) => console.error('pg-boss:', e.message));
     await boss.start();
@@ -148,7 +153,7 @@ try {
     // The peer drains with pg-boss's own claim (fetch: SKIP LOCKED) and complete, in as many
     // loops of 64 as give the dispatcher's in-flight limit (loops x concurrency), with no
     // polling delay between batches.
-    const loops = Math.max(1, Math.round((CONCURRENCY * 2) / 64));
+    const loops = Math.max(1, Math.round((CONCURRENCY * LOOPS) / 64));
     await Promise.all(Array.from({ length: loops }, async () => {
       for (;;) {
         const jobs = await boss.fetch<{ to: string; from: string }>(queue, { batchSize: 64 });
@@ -188,7 +193,7 @@ try {
   }
   if (!Deno.env.get('BENCH_DRY')) {
     await appendResults(`Dispatch: ${TOTAL} SMS across ${TENANTS} tenants (bench/dispatch.ts)`, [
-      `Fake Twilio on loopback (its own process), dispatcher concurrency ${CONCURRENCY}, batch 500;`,
+      `Fake Twilio on loopback (its own process), dispatcher ${LOOPS} rounds in flight x ${CONCURRENCY} sends, batch ${BATCH};`,
       `pg-boss 11 (fetch/complete loops, same in-flight limit, no polling gaps) with the same Twilio SDK call. Queue-to-sent latency`,
       `counts from the moment all rows/jobs were enqueued (a drain, so p99 ≈ the drain time).`,
       '',

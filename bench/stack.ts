@@ -10,14 +10,11 @@ import { SignJWT } from 'jose';
 import { throwawayCluster } from '../stack/cluster.ts';
 import { ROOT } from '../stack/database.ts';
 import { startStack } from '../stack/stack.ts';
+import { appendResults, pct } from './_results.ts';
 
 const SUBSCRIBERS = 50;
 
 const log = (s: string) => console.log(s);
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : NaN;
-};
 
 const db = await throwawayCluster({ seed: false, log });
 const stack = await startStack({ cluster: db.cluster, mode: 'test' });
@@ -89,7 +86,9 @@ try {
   }).output();
   if (!child.success) throw new Error('bench/_stack_load.ts failed');
   const out = new TextDecoder().decode(child.stdout).trim().split('\n').pop()!;
-  const { g, p, ratio, rt, missing, workers, rounds, roundMs, inserts } = JSON.parse(out) as {
+  const { g, p, ratio, rt: rtRaw, missing, workers, rounds, roundMs, inserts } = JSON.parse(
+    out,
+  ) as {
     g: Summary;
     p: Summary;
     ratio: number;
@@ -100,12 +99,11 @@ try {
     roundMs: number;
     inserts: number;
   };
+  const rt = [...rtRaw].sort((a, b) => a - b);
 
   // ---- report --------------------------------------------------------------------------------
   const f = (n: number) => n.toFixed(1);
   const lines = [
-    `## stack — ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`,
-    '',
     '`npx -y deno@2.9.6 task bench stack` — throwaway cluster and stack on loopback; authenticated ' +
     `50-row select of messages (RLS), ${workers} concurrent workers, ${rounds} alternating rounds ` +
     `of ${roundMs / 1000} s per target; load and clients in a separate process.`,
@@ -127,15 +125,9 @@ try {
     `p99 ${f(pct(rt, 99))} ms, max ${f(Math.max(...rt))} ms (target p99 < 250 ms: ${
       pct(rt, 99) < 250 && missing === 0 ? 'met' : 'MISSED'
     }).`,
-    '',
   ];
-  const text = lines.join('\n');
-  console.log('\n' + text);
-  const path = `${ROOT}/bench/RESULTS.md`;
-  // Appended (other benchmarks append to the same file, possibly at the same time).
-  const exists = await Deno.stat(path).then(() => true, () => false);
-  if (!exists) await Deno.writeTextFile(path, '# Benchmark results\n');
-  await Deno.writeTextFile(path, '\n' + text, { append: true });
+  console.log('\n' + lines.join('\n'));
+  await appendResults('stack', lines);
 } finally {
   await sql.end({ timeout: 2 }).catch(() => {});
   await stack.stop();

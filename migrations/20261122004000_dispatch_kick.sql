@@ -42,9 +42,11 @@ begin
   perform pg_catalog.pg_notify('dispatch', v_payload::text);
 
   -- Hosted Supabase: wake the edge function over HTTP, but only when there is work (an HTTP
-  -- call every minute for nothing would cost function invocations). EXECUTE keeps this
-  -- compilable where pg_net is not installed (the local stack).
-  if v_due > 0 and exists (select 1 from pg_catalog.pg_extension where extname = 'pg_net') then
+  -- call every minute for nothing would cost function invocations). The check is for pg_net's
+  -- function itself, and EXECUTE keeps this compilable where pg_net is not installed (the local
+  -- stack).
+  if v_due > 0
+     and to_regprocedure('net.http_post(text, jsonb, jsonb, jsonb, integer)') is not null then
     select s.value into v_url from private.settings s where s.key = 'dispatch_url';
     select s.value into v_token from private.settings s where s.key = 'dispatch_token';
     if v_url is not null then

@@ -51,6 +51,9 @@ begin
     raise exception 'attributes must be a JSON object' using errcode = '22023';
   end if;
   select * into v_tenant from public.tenants t where t.id = p_tenant_id;
+  if v_tenant.id is null then
+    raise exception 'no such tenant' using errcode = 'P0002';
+  end if;
 
   if p_template_id is not null then
     select * into v_template from public.templates t

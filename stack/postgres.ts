@@ -189,7 +189,11 @@ export async function startCluster(
     );
   }
   const settings: Record<string, string> = { port: String(port), ...opts.settings };
-  if (opts.throwaway) Object.assign(settings, { fsync: 'off', synchronous_commit: 'off' });
+  // Throwaway clusters trade durability for speed; the short WAL writer delay keeps logical decoding
+  // (realtime) from seeing asynchronous commits up to 600 ms late.
+  if (opts.throwaway) {
+    Object.assign(settings, { fsync: 'off', synchronous_commit: 'off', wal_writer_delay: '10ms' });
+  }
   const options = Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`).join(' ');
   const logFile = `${dir}/server.log`;
   const res = await runQuiet(

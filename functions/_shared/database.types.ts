@@ -5,6 +5,80 @@ export type Json = string | number | boolean | null | { [key: string]: Json | un
 export type Database = {
   'public': {
     Tables: {
+      'ai_calls': {
+        Row: {
+          'conversation_id': string | null;
+          'created_at': string;
+          'error_code': string | null;
+          'error_message': string | null;
+          'id': string;
+          'input_tokens': number | null;
+          'latency_ms': number;
+          'message_id': string | null;
+          'model': string;
+          'outcome': string;
+          'output_tokens': number | null;
+          'provider': string;
+          'purpose': string;
+          'tenant_id': string;
+        };
+        ComputedFields: never;
+        Insert: {
+          'conversation_id'?: string | null;
+          'created_at'?: string;
+          'error_code'?: string | null;
+          'error_message'?: string | null;
+          'id'?: string;
+          'input_tokens'?: number | null;
+          'latency_ms': number;
+          'message_id'?: string | null;
+          'model': string;
+          'outcome': string;
+          'output_tokens'?: number | null;
+          'provider': string;
+          'purpose': string;
+          'tenant_id': string;
+        };
+        Update: {
+          'conversation_id'?: string | null;
+          'created_at'?: string;
+          'error_code'?: string | null;
+          'error_message'?: string | null;
+          'id'?: string;
+          'input_tokens'?: number | null;
+          'latency_ms'?: number;
+          'message_id'?: string | null;
+          'model'?: string;
+          'outcome'?: string;
+          'output_tokens'?: number | null;
+          'provider'?: string;
+          'purpose'?: string;
+          'tenant_id'?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: 'ai_calls_conversation_id_fkey';
+            columns: ['conversation_id'];
+            isOneToOne: false;
+            referencedRelation: 'conversations';
+            referencedColumns: ['id'];
+          },
+          {
+            foreignKeyName: 'ai_calls_message_id_fkey';
+            columns: ['message_id'];
+            isOneToOne: false;
+            referencedRelation: 'messages';
+            referencedColumns: ['id'];
+          },
+          {
+            foreignKeyName: 'ai_calls_tenant_id_fkey';
+            columns: ['tenant_id'];
+            isOneToOne: false;
+            referencedRelation: 'tenants';
+            referencedColumns: ['id'];
+          },
+        ];
+      };
       'appointments': {
         Row: {
           'contact_id': string;
@@ -315,6 +389,7 @@ export type Database = {
           'last_reengaged_at': string | null;
           'needs_human': boolean;
           'needs_human_reason': string | null;
+          'reengage_checked_at': string | null;
           'sender_number_id': string | null;
           'status': string;
           'subject': string | null;
@@ -336,6 +411,7 @@ export type Database = {
           'last_reengaged_at'?: string | null;
           'needs_human'?: boolean;
           'needs_human_reason'?: string | null;
+          'reengage_checked_at'?: string | null;
           'sender_number_id'?: string | null;
           'status'?: string;
           'subject'?: string | null;
@@ -356,6 +432,7 @@ export type Database = {
           'last_reengaged_at'?: string | null;
           'needs_human'?: boolean;
           'needs_human_reason'?: string | null;
+          'reengage_checked_at'?: string | null;
           'sender_number_id'?: string | null;
           'status'?: string;
           'subject'?: string | null;
@@ -840,7 +917,113 @@ export type Database = {
       [_ in never]: never;
     };
     Functions: {
-      [_ in never]: never;
+      'add_member': {
+        Args: { 'p_email': string; 'p_role': string; 'p_tenant_id': string };
+        Returns: {
+          'created_at': string;
+          'role': string;
+          'tenant_id': string;
+          'user_id': string;
+        };
+        SetofOptions: {
+          from: '*';
+          to: 'tenant_members';
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
+      'analytics': { Args: { 'p_days': number; 'p_tenant_id': string }; Returns: Json };
+      'bulk_send': {
+        Args: {
+          'p_attributes'?: Json;
+          'p_body'?: string;
+          'p_channel': string;
+          'p_name'?: string;
+          'p_scheduled_for'?: string;
+          'p_tags'?: (string)[];
+          'p_template_id'?: string;
+          'p_tenant_id': string;
+        };
+        Returns: Json;
+      };
+      'change_member_role': {
+        Args: { 'p_role': string; 'p_tenant_id': string; 'p_user_id': string };
+        Returns: {
+          'created_at': string;
+          'role': string;
+          'tenant_id': string;
+          'user_id': string;
+        };
+        SetofOptions: {
+          from: '*';
+          to: 'tenant_members';
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
+      'create_tenant': {
+        Args: { 'p_name': string; 'p_slug'?: string };
+        Returns: {
+          'ai_pause_minutes': number;
+          'auto_reply_cap_per_hour': number;
+          'auto_reply_enabled': boolean;
+          'auto_reply_hours': string;
+          'auto_reply_instructions': string;
+          'auto_reply_model': string | null;
+          'auto_reply_provider': string;
+          'auto_reply_tone': string;
+          'business_hours': NonNullable<Json>;
+          'created_at': string;
+          'default_country_code': string;
+          'email_from': string | null;
+          'help_text': string;
+          'holding_message': string | null;
+          'id': string;
+          'messaging_service_sid': string | null;
+          'name': string;
+          'quiet_hours_end': string;
+          'quiet_hours_start': string;
+          'send_rate_per_minute': number;
+          'services': string;
+          'slug': string;
+          'timezone': string;
+          'updated_at': string;
+        };
+        SetofOptions: {
+          from: '*';
+          to: 'tenants';
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
+      'list_members': {
+        Args: { 'p_tenant_id': string };
+        Returns: {
+          'created_at': string;
+          'email': string;
+          'role': string;
+          'user_id': string;
+        }[];
+      };
+      'record_inbound': {
+        Args: {
+          'p_auto_submitted'?: boolean;
+          'p_body': string;
+          'p_channel': string;
+          'p_contact_name'?: string;
+          'p_email_message_id'?: string;
+          'p_from': string;
+          'p_in_reply_to'?: string;
+          'p_media'?: Json;
+          'p_provider_sid': string;
+          'p_subject'?: string;
+          'p_tenant_id'?: string;
+          'p_to': string;
+        };
+        Returns: Json;
+      };
+      'remove_member': { Args: { 'p_tenant_id': string; 'p_user_id': string }; Returns: undefined };
+      'render_template': { Args: { 'p_body': string; 'p_variables': Json }; Returns: string };
     };
     Enums: {
       [_ in never]: never;

@@ -31,6 +31,9 @@ export const EnvSchema = z.object({
   ANTHROPIC_BASE_URL: url.optional(),
   GEMINI_API_KEY: optional,
   GEMINI_BASE_URL: url.optional(),
+  // AI provider calls (functions/_shared/auto_reply.ts): per-call timeout and SDK retries.
+  AI_TIMEOUT_MS: z.coerce.number().int().positive().optional(),
+  AI_MAX_RETRIES: z.coerce.number().int().min(0).max(10).optional(),
   EMAIL_PROVIDER: z.enum(['resend', 'smtp', 'log']).default('log'),
   RESEND_API_KEY: optional,
   RESEND_API_URL: url.default('https://api.resend.com'),

@@ -8,6 +8,8 @@ export interface WebhookBody {
   /** What the signature is computed over. */
   signed: { form: Record<string, string> } | { raw: string };
   publicUrl: string;
+  /** A JSON body that did not parse: refused with 400 once the signature has been checked. */
+  invalidJson?: boolean;
 }
 
 export async function readTwilioWebhook(
@@ -26,7 +28,7 @@ export async function readTwilioWebhook(
       parsed = JSON.parse(raw);
     } catch {
       // Checked after the signature by the caller: an unsigned garbage body is a 403, not a 400.
-      return { params: {}, signed: { raw }, publicUrl, invalidJson: true } as WebhookBody;
+      return { params: {}, signed: { raw }, publicUrl, invalidJson: true };
     }
     const params: Record<string, string> = {};
     if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) {
@@ -47,7 +49,7 @@ export function signedByAny(req: Request, body: WebhookBody, tokens: string[]): 
 }
 
 export function assertJsonOk(body: WebhookBody) {
-  if ((body as { invalidJson?: boolean }).invalidJson) {
+  if (body.invalidJson) {
     throw new HttpError(400, 'invalid_json', 'body is not valid JSON');
   }
 }
@@ -56,11 +58,4 @@ export const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Re
 
 export function twiml(xml = EMPTY_TWIML): Response {
   return new Response(xml, { status: 200, headers: { 'content-type': 'text/xml' } });
-}
-
-export function escapeXml(s: string): string {
-  return s.replace(
-    /[<>&'"]/g,
-    (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!,
-  );
 }

@@ -8,6 +8,7 @@
 import type postgres from 'postgres';
 import { z } from 'zod';
 import { requireServiceRole } from '../_shared/auth.ts';
+import { createAutoReplies } from '../_shared/auto_reply.ts';
 import { type Deps, lazyHandler } from '../_shared/context.ts';
 import { tenantCreds } from '../_shared/credentials.ts';
 import { EmailError, type EmailSender, emailSender } from '../_shared/email.ts';
@@ -29,6 +30,12 @@ export interface DispatchOptions {
    * crash test exits the process here.
    */
   afterProviderAccepted?: (messageId: string, providerSid: string) => void | Promise<void>;
+  /**
+   * Replaces the AI step (default: functions/_shared/auto_reply.ts) run for a row claimed
+   * without a body: composes an auto-reply or enhances a rendered template, writing the text to
+   * the row. Returns true when the row must not be sent (SQL has settled it).
+   */
+  beforeSend?: (row: Claimed, bodyWasEmpty: boolean) => Promise<boolean>;
 }
 
 export interface DispatchStats {
@@ -49,8 +56,10 @@ const emptyStats = (): DispatchStats => ({
   reconciled: 0,
 });
 
-interface Claimed {
+export interface Claimed {
   id: string;
+  kind: string;
+  ai_enhance: boolean | null;
   tenant_id: string;
   conversation_id: string;
   channel: 'sms' | 'whatsapp' | 'email';
@@ -100,8 +109,9 @@ async function sha256(s: string): Promise<string> {
 const bare = (a: string | null | undefined) => (a ?? '').replace(/^whatsapp:/, '');
 
 /**
- * Writes results in groups: one statement records up to 64 sends (record_send_result per row)
- * and settles their attempt rows, in one transaction. Callers await their own row's write.
+ * Writes results in groups, in one transaction per group: accepted sends set-based
+ * (private.record_sends_succeeded), errors and reconciled sends through record_send_result (its
+ * retry/backoff/opt-out rules), each settling its attempt rows. Callers await their own row.
  */
 function resultWriter(sql: postgres.Sql) {
   let pending: { r: Result; done: () => void; fail: (e: unknown) => void }[] = [];
@@ -112,29 +122,40 @@ function resultWriter(sql: postgres.Sql) {
     const group = pending;
     pending = [];
     if (!group.length) return;
-    const rs = group.map((g) => ({ permanent: false, ...g.r }));
-    const F0 = performance.now();
+    const ok = group.filter((g) => g.r.outcome === 'sent').map((g) => g.r);
+    const other = group.filter((g) => g.r.outcome !== 'sent').map((g) => ({
+      permanent: false,
+      ...g.r,
+    }));
     try {
-      await sql`
-        with r as (
-          select * from jsonb_to_recordset(${sql.json(rs as unknown as postgres.JSONValue)})
-            as r(id uuid, attempt int, outcome text, sid text, code text, message text,
-                 permanent boolean, segments int, "from" text)
-        ), settled as (
-          update private.send_attempts a
-             set outcome = r.outcome, provider_sid = r.sid, finished_at = now()
-            from r
-           where a.message_id = r.id and a.outcome in ('pending', 'unknown')
-          returning 1
-        )
-        select (private.record_send_result(
-                 p_message_id => r.id, p_provider_sid => r.sid, p_error_code => r.code,
-                 p_error_message => r.message, p_permanent => r.permanent,
-                 p_segments => r.segments, p_from_address => r."from",
-                 p_attempt => r.attempt)).status,
-               (select count(*) from settled) as settled
-          from r order by r.id`;
-      if (Deno.env.get('DISPATCH_PROFILE')) console.log('flush', group.length, Math.round(performance.now() - F0));
+      await sql.begin(async (tx) => {
+        if (ok.length) {
+          await tx`select private.record_sends_succeeded(${
+            tx.json(ok.map((r) => ({ id: r.id, sid: r.sid, segments: r.segments, from: r.from })))
+          })`;
+        }
+        if (other.length) {
+          await tx`
+            with r as (
+              select * from jsonb_to_recordset(${tx.json(other as unknown as postgres.JSONValue)})
+                as r(id uuid, attempt int, outcome text, sid text, code text, message text,
+                     permanent boolean, segments int, "from" text)
+            ), settled as (
+              update private.send_attempts a
+                 set outcome = r.outcome, provider_sid = r.sid, finished_at = now()
+                from r
+               where a.message_id = r.id and a.outcome in ('pending', 'unknown')
+              returning 1
+            )
+            select (private.record_send_result(
+                     p_message_id => r.id, p_provider_sid => r.sid, p_error_code => r.code,
+                     p_error_message => r.message, p_permanent => r.permanent,
+                     p_segments => r.segments, p_from_address => r."from",
+                     p_attempt => r.attempt)).status,
+                   (select count(*) from settled) as settled
+              from r order by r.id`;
+        }
+      });
       for (const g of group) g.done();
     } catch (e) {
       for (const g of group) g.fail(e);
@@ -155,6 +176,8 @@ function resultWriter(sql: postgres.Sql) {
 export function createDispatcher(deps: Deps, opts: DispatchOptions = {}) {
   const { env, sql } = deps;
   const sendEmail = opts.emailSender ?? emailSender(env);
+  // The AI step (issue 6) runs for every row claimed without a body unless a test replaces it.
+  const beforeSend = opts.beforeSend ?? createAutoReplies(deps).beforeSend;
   const clients = new Map<string, TwilioClient>();
   const client = (c: TwilioCreds) => {
     const key = `${c.accountSid}:${c.authToken}`;
@@ -173,7 +196,8 @@ export function createDispatcher(deps: Deps, opts: DispatchOptions = {}) {
         p_batch => ${batch}, p_lease_seconds => ${env.DISPATCH_LEASE_SECONDS})`;
     if (!ids.length) return [];
     return await sql<Claimed[]>`
-      select m.id, m.tenant_id, m.conversation_id, m.channel, m.body, m.subject, m.to_address,
+      select m.id, m.kind, tpl.ai_enhance, m.tenant_id, m.conversation_id, m.channel, m.body,
+             m.subject, m.to_address,
              m.media, m.template_id, m.variables, m.email_message_id, m.in_reply_to, m.attempts,
              c.phone, c.email, c.whatsapp, t.name as tenant_name, t.email_from,
              tpl.body as template_body, tpl.subject as template_subject,
@@ -232,7 +256,20 @@ export function createDispatcher(deps: Deps, opts: DispatchOptions = {}) {
       ...(m.unsettled_from ? { from: m.unsettled_from } : {}),
       limit: 50,
     });
-    for (const x of list) {
+    // A message another row of ours already recorded (the same text sent twice to the same
+    // number) is not this row's copy.
+    const known = new Set(
+      list.length
+        ? (await sql<{ provider_sid: string }[]>`
+            select provider_sid from public.messages
+             where provider_sid = any(${list.map((x) => x.sid)}::text[])`).map((r) =>
+          r.provider_sid
+        )
+        : [],
+    );
+    // Oldest first: of several unknown copies, the first one is this attempt's.
+    for (const x of [...list].reverse()) {
+      if (known.has(x.sid)) continue;
       if ((x.dateCreated?.getTime() ?? 0) < since) continue;
       if (m.unsettled_body_sha256 && (await sha256(x.body ?? '')) !== m.unsettled_body_sha256) {
         continue;
@@ -447,9 +484,7 @@ export function createDispatcher(deps: Deps, opts: DispatchOptions = {}) {
   /** One claim + send round. */
   async function runOnce(batch = env.DISPATCH_BATCH): Promise<DispatchStats> {
     const stats = emptyStats();
-    const T0 = performance.now();
     const rows = await claim(batch);
-    const T1 = performance.now();
     stats.claimed = rows.length;
     const twilioReady: { m: Claimed; tw: TwilioClient; to: string }[] = [];
     const mails: Claimed[] = [];
@@ -458,7 +493,15 @@ export function createDispatcher(deps: Deps, opts: DispatchOptions = {}) {
     // Per message work that needs its own round trips (rare: reconciles, templates, errors).
     await pool(rows, async (m) => {
       try {
+        const bodyWasEmpty = !m.body;
         await renderBody(m);
+        if (bodyWasEmpty) {
+          if (await beforeSend(m, bodyWasEmpty)) return;
+          // The AI step wrote the text (or the enhanced one) to the row.
+          const [row] = await sql<{ body: string }[]>`
+            select body from public.messages where id = ${m.id}::uuid`;
+          m.body = row?.body ?? m.body;
+        }
         if (m.channel === 'email') return void mails.push(m);
         let c = creds.get(m.tenant_id);
         if (!c) creds.set(m.tenant_id, c = tenantCreds(sql, env, m.tenant_id));
@@ -485,28 +528,28 @@ export function createDispatcher(deps: Deps, opts: DispatchOptions = {}) {
       }
     });
 
-    const T2 = performance.now();
     let prepared: Prepared[] = [];
     try {
       prepared = await prepare(twilioReady);
     } catch (e) {
       console.error('[dispatch] preparing the batch failed:', e);
     }
-    const T3 = performance.now();
     const sends = [
       ...prepared.map((p) => () => sendPrepared(p, stats)),
       ...mails.map((m) => () => sendMail(m)),
     ];
+    // A sender moves on to its next message while its result is being written (in groups).
+    const writes: Promise<void>[] = [];
+    const logFailure = (e: unknown) => console.error('[dispatch] send failed:', e);
     await pool(sends, async (send) => {
       try {
-        await record(stats, await send());
+        writes.push(record(stats, await send()).catch(logFailure));
       } catch (e) {
-        console.error('[dispatch] send failed:', e);
+        logFailure(e);
       }
     });
     await writer.flush();
-    const T4 = performance.now();
-    if (Deno.env.get('DISPATCH_PROFILE')) console.log(JSON.stringify({claim: Math.round(T1-T0), per: Math.round(T2-T1), prepare: Math.round(T3-T2), send: Math.round(T4-T3)}));
+    await Promise.all(writes);
     return stats;
   }
 
@@ -520,7 +563,9 @@ export function createDispatcher(deps: Deps, opts: DispatchOptions = {}) {
       while (Date.now() < deadline) {
         const s = await runOnce(batch);
         for (const k of Object.keys(total) as (keyof DispatchStats)[]) total[k] += s[k];
-        if (s.claimed < batch) break;
+        // The claim may return fewer than asked while more is due (rate limits, rows another
+        // claim holds): stop only when a round found nothing.
+        if (s.claimed === 0) break;
       }
     };
     await Promise.all(Array.from({ length: env.DISPATCH_LOOPS }, loop));
@@ -530,9 +575,14 @@ export function createDispatcher(deps: Deps, opts: DispatchOptions = {}) {
   return { runOnce, drain };
 }
 
+// The body is optional. private.kick_dispatch() (pg_net on hosted Supabase) posts
+// {reason, due, at}; those are accepted and only logged.
 const RequestSchema = z.object({
   batch: z.number().int().min(1).max(5000).optional(),
   max_millis: z.number().int().min(0).max(120_000).optional(),
+  reason: z.string().max(100).optional(),
+  due: z.number().int().min(0).optional(),
+  at: z.string().max(100).optional(),
 }).strict();
 
 export function createHandler(deps: Deps, opts: DispatchOptions = {}) {

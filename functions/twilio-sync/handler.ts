@@ -74,6 +74,7 @@ export function createHandler(deps: Deps) {
           .map((r) => r.e164),
       );
 
+      const importedInto = new Set<string>();
       for (const m of await tw.messages.list({ limit: p.limit })) {
         const inbound = m.direction === 'inbound';
         const ourEnd = (inbound ? m.to : m.from)?.replace(/^whatsapp:/, '');
@@ -92,10 +93,13 @@ export function createHandler(deps: Deps) {
           // The same path as a live webhook (contact, conversation, idempotent on the sid), but
           // keywords in old messages must not opt anybody in or out again: STOP/START are
           // stored as auto-submitted history.
-          await sql`select public.record_inbound(
+          const [rec] = await sql<
+            { r: { conversation_id: string } }[]
+          >`select public.record_inbound(
             p_channel => ${channel}, p_from => ${other}, p_to => ${ourEnd},
             p_body => ${m.body ?? ''}, p_provider_sid => ${m.sid},
-            p_auto_submitted => true, p_tenant_id => ${p.tenant_id}::uuid)`;
+            p_auto_submitted => true, p_tenant_id => ${p.tenant_id}::uuid) as r`;
+          importedInto.add(rec.r.conversation_id);
           if (m.dateCreated) {
             await sql`update public.messages set created_at = ${m.dateCreated}
                        where provider_sid = ${m.sid}`;
@@ -125,6 +129,12 @@ export function createHandler(deps: Deps) {
           });
         }
         report.messages.imported++;
+      }
+
+      // History is not news: imported inbound messages must not show as unread.
+      if (importedInto.size) {
+        await sql`update public.conversations set unread_count = 0
+                   where id = any(${[...importedInto]}::uuid[])`;
       }
 
       for (const c of await tw.calls.list({ limit: p.limit })) {

@@ -1,7 +1,7 @@
 -- public.bulk_send: audience by tags/attributes/consent, counts per skip reason, one message per
 -- eligible contact, conversations created, scheduling, validation, and who may send.
 begin;
-select plan(31);
+select plan(32);
 
 select tests.cron_tenant('bulk-shop', 'bulk-owner@test.local') as t \gset
 select tests.cron_tenant('bulk-other', 'bulk-stranger@test.local') as t_other \gset
@@ -128,6 +128,8 @@ select throws_ok(format('select public.bulk_send(%L, %L, %L)', :'t', 'sms', 'Hi'
 select tests.authenticate_as_service_role();
 select is((public.bulk_send(:'t', 'sms', 'Service', p_tags => '{vip}') ->> 'queued')::integer, 2,
   'the service role can');
+select throws_ok(format('select public.bulk_send(%L, %L, %L)', gen_random_uuid(), 'sms', 'Hi'), 'P0002',
+  'no such tenant', 'a tenant that does not exist is an error');
 select tests.clear_authentication();
 select is(
   (select count(*)::integer from public.messages where body = 'Service' and sent_by is null),

@@ -205,6 +205,29 @@ test('timeout after Twilio took it: reconciled from Twilio, not sent again', asy
   });
 });
 
+test('reconciling never takes the copy of another row with the same text', async () => {
+  await withFake(async (fake) => {
+    const t = await makeTenant();
+    await addNumber(t.id);
+    const c = await makeContact(t.id);
+    // Row A goes out normally.
+    const a = await queue(t.id, c.id, { body: 'Same words' });
+    await dispatcher(fake).drain(10_000);
+    assert.equal((await message(a)).status, 'sent');
+    // Row B, same text to the same number, times out before Twilio takes it.
+    fake.inject({ match: (f) => f.To === c.phone, hang: 'before' });
+    const b = await queue(t.id, c.id, { body: 'Same words' });
+    await dispatcher(fake).drain(10_000);
+    await expireLease(b);
+    await dispatcher(fake).drain(10_000);
+    const rowA = await message(a);
+    const rowB = await message(b);
+    assert.equal(rowB.status, 'sent');
+    assert.notEqual(rowB.provider_sid, rowA.provider_sid, "B got its own send, not A's");
+    assert.equal(fake.messages.filter((m) => m.to === c.phone).length, 2);
+  });
+});
+
 test('dispatcher killed between the provider 2xx and the DB write: nothing lost, nothing twice', async () => {
   await withFake(async (fake) => {
     const t = await makeTenant();

@@ -100,7 +100,8 @@ test('dispatch with the service role key answers its stats', async () => {
       authorization: `Bearer ${stackEnv.serviceKey}`,
       'content-type': 'application/json',
     },
-    body: JSON.stringify({ max_millis: 2000 }),
+    // What private.kick_dispatch() posts through pg_net on hosted Supabase.
+    body: JSON.stringify({ reason: 'enqueued', due: 3, at: new Date().toISOString() }),
   });
   assert.equal(res.status, 200);
   const body = await res.json();
@@ -130,4 +131,46 @@ test('queued -> sent -> delivered on its own: NOTIFY wakes the dispatcher, simul
   );
   assert.match(row.provider_sid, /^SM[0-9a-f]{32}$/);
   assert.ok(row.sent_at && row.delivered_at);
+});
+
+test('deno task simulate inbound posts a signed webhook the stack accepts (SIMULATION)', async () => {
+  const t = await makeTenant();
+  const n = await addNumber(t.id);
+  const from = phone();
+  const envFile = await Deno.makeTempFile({ suffix: '.env' });
+  try {
+    await Deno.writeTextFile(
+      envFile,
+      `SUPABASE_URL=${stackEnv.url}\nSUPABASE_DB_URL=${stackEnv.dbUrl}\n`,
+    );
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        'run',
+        '-A',
+        new URL('../../tasks/simulate.ts', import.meta.url).pathname,
+        'inbound',
+        '--env',
+        envFile,
+        '--to',
+        n.e164,
+        '--from',
+        from,
+        'Do you have a table for two?',
+      ],
+      // Only the env file: no platform credentials from this process's environment.
+      clearEnv: true,
+      env: { PATH: Deno.env.get('PATH') ?? '', HOME: Deno.env.get('HOME') ?? '/root' },
+      stdout: 'piped',
+      stderr: 'piped',
+    }).output();
+    const stdout = new TextDecoder().decode(out.stdout);
+    assert.equal(out.code, 0, stdout + new TextDecoder().decode(out.stderr));
+    assert.match(stdout, /^SIMULATION: /m);
+    assert.match(stdout, /answered 200/);
+    const rows = await sql()`select body from public.messages
+      where tenant_id = ${t.id} and from_address = ${from} and direction = 'inbound'`;
+    assert.deepEqual(rows.map((r) => r.body), ['Do you have a table for two?']);
+  } finally {
+    await Deno.remove(envFile);
+  }
 });

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { mask, open, seal } from '../../functions/_shared/crypto.ts';
 import { EnvError, parseEnv } from '../../functions/_shared/env.ts';
-import { smsSegments } from '../../functions/_shared/segments.ts';
+import { smsSegments, smsSegmentsByCalculator } from '../../functions/_shared/segments.ts';
 import { classifyError, NotSentError } from '../../functions/_shared/twilio.ts';
 import { DEV_CREDENTIALS_KEY } from '../../stack/functions.ts';
 import { test } from './_env.ts';
@@ -50,6 +50,19 @@ test('segments: GSM-7 160/153, UCS-2 70/67', () => {
   assert.equal(smsSegments('a'.repeat(161)), 2);
   assert.equal(smsSegments('☺'.repeat(70)), 1);
   assert.equal(smsSegments('☺'.repeat(71)), 2);
+  assert.equal(smsSegments('{'.repeat(80)), 1, 'extension characters count twice');
+  assert.equal(smsSegments('{'.repeat(81)), 2);
+  // The ASCII fast path agrees with Twilio's calculator on random printable ASCII.
+  const printable = Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i)).join('') +
+    '\n';
+  for (let i = 0; i < 300; i++) {
+    const len = 1 + Math.floor(Math.random() * 400);
+    const s = Array.from(
+      { length: len },
+      () => printable[Math.floor(Math.random() * (i % 2 ? 60 : printable.length))],
+    ).join('');
+    assert.equal(smsSegments(s), smsSegmentsByCalculator(s), JSON.stringify(s));
+  }
   return Promise.resolve();
 });
 

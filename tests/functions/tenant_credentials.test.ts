@@ -234,6 +234,9 @@ test('twilio-sync imports numbers, messages and calls without duplicates', async
       ['inbound', 'Old question', 'received'],
       ['outbound', 'Old answer', 'delivered'],
     ]);
+    const unread = await sql()`select unread_count from public.conversations
+      where tenant_id = ${t.id}`;
+    assert.deepEqual(unread.map((r) => r.unread_count), [0], 'imported history is not unread');
     const calls =
       await sql()`select duration_seconds, contact_id from public.calls where tenant_id = ${t.id}`;
     assert.equal(calls.length, 1);

@@ -1,5 +1,6 @@
 // The gateway in front of the real PostgREST: apikey checks and error shapes as Supabase's.
 import assert from 'node:assert/strict';
+import { SignJWT } from 'jose';
 import { stackEnv } from './_env.ts';
 
 const env = stackEnv();
@@ -25,6 +26,27 @@ Deno.test('gateway: malformed JWT gets PostgREST 401 PGRST301', async () => {
   assert.match(body.code, /^PGRST30/);
 });
 
+Deno.test('gateway: an expired JWT gets 401 "JWT expired" and others keep being served', async () => {
+  const now = Math.floor(Date.now() / 1000);
+  const expired = await new SignJWT({ role: 'authenticated', sub: crypto.randomUUID() })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setIssuedAt(now - 7200)
+    .setExpirationTime(now - 3600)
+    .sign(new TextEncoder().encode(env.SUPABASE_JWT_SECRET));
+  const res = await fetch(`${env.SUPABASE_URL}/rest/v1/tenants?select=id`, {
+    headers: { apikey: env.SUPABASE_ANON_KEY, authorization: `Bearer ${expired}` },
+  });
+  assert.equal(res.status, 401);
+  const body = await res.json();
+  assert.equal(body.code, 'PGRST301');
+  assert.match(body.message, /expired/i);
+  const ok = await fetch(`${env.SUPABASE_URL}/rest/v1/`, {
+    headers: { apikey: env.SUPABASE_ANON_KEY },
+  });
+  assert.equal(ok.status, 200);
+  await ok.body?.cancel();
+});
+
 Deno.test('gateway: body over 1 MiB gets 413 and the gateway keeps serving', async () => {
   const res = await fetch(`${env.SUPABASE_URL}/rest/v1/rpc/nothing`, {
     method: 'POST',
@@ -38,6 +60,25 @@ Deno.test('gateway: body over 1 MiB gets 413 and the gateway keeps serving', asy
   });
   assert.equal(ok.status, 200);
   await ok.body?.cancel();
+});
+
+Deno.test('gateway: a chunked body over 1 MiB (no content-length) gets 413 too', async () => {
+  const chunk = new Uint8Array(256 * 1024).fill(97);
+  let sent = 0;
+  const body = new ReadableStream<Uint8Array>({
+    pull(c) {
+      if (sent >= 5) return c.close();
+      sent++;
+      c.enqueue(chunk);
+    },
+  });
+  const res = await fetch(`${env.SUPABASE_URL}/rest/v1/rpc/nothing`, {
+    method: 'POST',
+    headers: { apikey: env.SUPABASE_ANON_KEY, 'content-type': 'application/json' },
+    body,
+  });
+  assert.equal(res.status, 413);
+  assert.equal((await res.json()).code, 'payload_too_large');
 });
 
 Deno.test('gateway: CORS preflight is answered for the dashboard origin', async () => {
