@@ -91,6 +91,16 @@ Deno.test('gateway: CORS preflight is answered for the dashboard origin', async 
   assert.match(res.headers.get('access-control-allow-headers') ?? '', /apikey/);
 });
 
+Deno.test('gateway: a browser request (with Origin) gets CORS headers on the proxied answer', async () => {
+  const res = await fetch(`${env.SUPABASE_URL}/rest/v1/`, {
+    headers: { apikey: env.SUPABASE_ANON_KEY, origin: 'http://127.0.0.1:3000' },
+  });
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('access-control-allow-origin'), '*');
+  assert.match(res.headers.get('access-control-expose-headers') ?? '', /content-range/);
+  await res.body?.cancel();
+});
+
 Deno.test('gateway: unknown route gets 404 JSON', async () => {
   const res = await fetch(`${env.SUPABASE_URL}/nope/v1/x`, {
     headers: { apikey: env.SUPABASE_ANON_KEY },
