@@ -177,7 +177,8 @@ export function createDispatcher(deps: Deps, opts: DispatchOptions = {}) {
   const { env, sql } = deps;
   const sendEmail = opts.emailSender ?? emailSender(env);
   // The AI step (issue 6) runs for every row claimed without a body unless a test replaces it.
-  const beforeSend = opts.beforeSend ?? createAutoReplies(deps).beforeSend;
+  const autoReplies = createAutoReplies(deps);
+  const beforeSend = opts.beforeSend ?? autoReplies.beforeSend;
   const clients = new Map<string, TwilioClient>();
   const client = (c: TwilioCreds) => {
     const key = `${c.accountSid}:${c.authToken}`;
@@ -568,7 +569,15 @@ export function createDispatcher(deps: Deps, opts: DispatchOptions = {}) {
         if (s.claimed === 0) break;
       }
     };
-    await Promise.all(Array.from({ length: env.DISPATCH_LOOPS }, loop));
+    // An auto-reply still in its debounce (a burst being collected, ~2 s) is waited for within
+    // the time budget instead of being left to the next kick or cron minute.
+    for (;;) {
+      await Promise.all(Array.from({ length: env.DISPATCH_LOOPS }, loop));
+      const left = deadline - Date.now();
+      const wait = left > 0 ? await autoReplies.debounceWaitMs(left) : null;
+      if (wait === null || wait >= left) break;
+      await new Promise((r) => setTimeout(r, wait));
+    }
     return total;
   }
 

@@ -3,7 +3,7 @@
 -- reply pausing the AI, the prompt context (this conversation and contact only) and writing the
 -- model's decision back.
 begin;
-select plan(54);
+select plan(56);
 
 -- Fixtures: tenant A (auto-reply on) with two contacts, tenant B (on) for isolation.
 create temp table ids (k text primary key, v uuid) on commit drop;
@@ -229,6 +229,20 @@ select is((select status || '/' || error_code from public.messages where id = :'
   'a provider error fails the reply with ai_error (never retried)');
 select is((select needs_human_reason from public.conversations where id = pg_temp.id('ctx_conv')),
   'ai_error: anthropic 500: overloaded', 'and hands the conversation to a person');
+
+-- The record_inbound wrapper keeps the original's privileges.
+select ok(not has_function_privilege('authenticated',
+  'public.record_inbound(text, text, text, text, text, jsonb, text, text, text, boolean, uuid, text)', 'execute')
+  and not has_function_privilege('anon',
+  'public.record_inbound(text, text, text, text, text, jsonb, text, text, text, boolean, uuid, text)', 'execute')
+  and has_function_privilege('service_role',
+  'public.record_inbound(text, text, text, text, text, jsonb, text, text, text, boolean, uuid, text)', 'execute'),
+  'record_inbound: service role only, as before');
+select ok(not has_function_privilege('authenticated',
+  'private.record_inbound_core(text, text, text, text, text, jsonb, text, text, text, boolean, uuid, text)', 'execute')
+  and not has_function_privilege('authenticated', 'private.auto_reply_context(uuid)', 'execute')
+  and not has_function_privilege('authenticated', 'private.auto_reply_apply(uuid, integer, text, text, text)', 'execute'),
+  'members cannot call the core, the prompt context or the decision writer');
 
 select * from finish();
 rollback;

@@ -34,7 +34,7 @@ async function signUp(label: string, data?: Record<string, unknown>) {
   const client = anon();
   const email = uniqueEmail(label);
   const res = await client.auth.signUp({ email, password: PASSWORD, options: { data } });
-  assert.equal(res.error, null, res.error?.message);
+  assert.equal(res.error, null, res.error?.message ?? '');
   assert.ok(res.data.session, 'autoconfirm signup returns a session');
   return { client, email, session: res.data.session!, user: res.data.user! };
 }
@@ -156,7 +156,7 @@ Deno.test('auth: a user seeded with pgcrypto crypt() can sign in', async () => {
       now(), '{"provider":"email","providers":["email"]}', '{}', now(), now())`
   );
   const res = await anon().auth.signInWithPassword({ email, password: PASSWORD });
-  assert.equal(res.error, null, res.error?.message);
+  assert.equal(res.error, null, res.error?.message ?? '');
   assert.equal(res.data.user?.email, email);
   assert.deepEqual(res.data.user?.identities, []);
 });
@@ -202,7 +202,7 @@ Deno.test('auth: updateUser merges data, changes the password and email', async 
   assert.equal(other.error, null);
 
   const upd = await client.auth.updateUser({ data: { plan: 'pro', keep: null, extra: true } });
-  assert.equal(upd.error, null, upd.error?.message);
+  assert.equal(upd.error, null, upd.error?.message ?? '');
   assert.equal(upd.data.user?.user_metadata.plan, 'pro');
   assert.equal(upd.data.user?.user_metadata.extra, true);
   assert.equal('keep' in upd.data.user!.user_metadata, false);
@@ -211,7 +211,7 @@ Deno.test('auth: updateUser merges data, changes the password and email', async 
   assert.equal(same.error?.code, 'same_password');
 
   const pw = await client.auth.updateUser({ password: 'a brand new passphrase' });
-  assert.equal(pw.error, null, pw.error?.message);
+  assert.equal(pw.error, null, pw.error?.message ?? '');
   const oldPw = await anon().auth.signInWithPassword({ email, password: PASSWORD });
   assert.equal(oldPw.error?.code, 'invalid_credentials');
   const newPw = await anon().auth.signInWithPassword({
@@ -227,7 +227,7 @@ Deno.test('auth: updateUser merges data, changes the password and email', async 
 
   const newEmail = uniqueEmail('moved');
   const moved = await client.auth.updateUser({ email: newEmail });
-  assert.equal(moved.error, null, moved.error?.message);
+  assert.equal(moved.error, null, moved.error?.message ?? '');
   assert.equal(moved.data.user?.email, newEmail);
   const signedIn = await anon().auth.signInWithPassword({
     email: newEmail,
@@ -244,7 +244,7 @@ Deno.test('auth: updateUser merges data, changes the password and email', async 
 Deno.test('auth: refreshSession rotates; the old token is revoked with its child recorded', async () => {
   const { client, session } = await signUp('refresh');
   const r1 = await client.auth.refreshSession({ refresh_token: session.refresh_token });
-  assert.equal(r1.error, null, r1.error?.message);
+  assert.equal(r1.error, null, r1.error?.message ?? '');
   const t1 = r1.data.session!.refresh_token;
   assert.notEqual(t1, session.refresh_token);
   const claims0 = (await jwtVerify(session.access_token, secret)).payload;
@@ -361,7 +361,7 @@ Deno.test('auth: admin.createUser needs the service role key', async () => {
     user_metadata: { name: 'Seeded' },
     app_metadata: { tier: 'gold' },
   });
-  assert.equal(created.error, null, created.error?.message);
+  assert.equal(created.error, null, created.error?.message ?? '');
   const u = created.data.user!;
   assert.equal(u.email, email);
   assert.ok(u.email_confirmed_at);
@@ -419,7 +419,7 @@ Deno.test('auth: admin.updateUserById changes metadata and password, and bans', 
     app_metadata: { tier: 'gold' },
     password: 'set by the admin',
   });
-  assert.equal(upd.error, null, upd.error?.message);
+  assert.equal(upd.error, null, upd.error?.message ?? '');
   assert.equal(upd.data.user?.user_metadata.plan, 'pro');
   assert.equal(upd.data.user?.user_metadata.email, email);
   assert.deepEqual(upd.data.user?.app_metadata, {
@@ -434,7 +434,7 @@ Deno.test('auth: admin.updateUserById changes metadata and password, and bans', 
   assert.equal(signed.error, null);
 
   const banned = await admin.auth.admin.updateUserById(user.id, { ban_duration: '24h' });
-  assert.equal(banned.error, null, banned.error?.message);
+  assert.equal(banned.error, null, banned.error?.message ?? '');
   assert.ok(Date.parse(banned.data.user!.banned_until!) > Date.now() + 23 * 3600_000);
   const refused = await anon().auth.signInWithPassword({ email, password: 'set by the admin' });
   assert.equal(refused.error?.status, 400);
@@ -475,13 +475,13 @@ Deno.test('auth: the access token works against PostgREST (auth.uid() is the use
     refresh_token: session.refresh_token,
   });
   const tenant = await client.rpc('create_tenant', { p_name: `Auth ${run}` });
-  assert.equal(tenant.error, null, tenant.error?.message);
+  assert.equal(tenant.error, null, tenant.error?.message ?? '');
   const tenantId = (tenant.data as { id: string }).id;
   const members = await client.from('tenant_members').select('user_id, role').eq(
     'tenant_id',
     tenantId,
   );
-  assert.equal(members.error, null, members.error?.message);
+  assert.equal(members.error, null, members.error?.message ?? '');
   assert.deepEqual(members.data, [{ user_id: user.id, role: 'owner' }]);
 });
 

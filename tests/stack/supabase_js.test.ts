@@ -24,7 +24,7 @@ async function signedInOwner(label: string): Promise<{ client: Client; tenantId:
   const signed = await client.auth.signInWithPassword({ email, password: 'correct horse battery' });
   assert.equal(signed.error, null);
   const tenant = await client.rpc('create_tenant', { p_name: `${label} ${run}` });
-  assert.equal(tenant.error, null, tenant.error?.message);
+  assert.equal(tenant.error, null, tenant.error?.message ?? '');
   return { client, tenantId: (tenant.data as { id: string }).id };
 }
 
