@@ -286,6 +286,9 @@ create table public.messages (
   order_id uuid references public.orders (id) on delete set null,
   -- What produced an automatic message (e.g. 'reminder_24h'): one per appointment and key.
   automation_key text,
+  -- Inbound from an auto-responder (email Auto-Submitted other than "no", imported history):
+  -- never a keyword, never answered by the AI.
+  auto_submitted boolean not null default false,
   -- Email threading: our Message-ID and the one it answers.
   email_message_id text,
   in_reply_to text,

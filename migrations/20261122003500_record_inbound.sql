@@ -180,10 +180,11 @@ begin
 
   insert into public.messages (tenant_id, conversation_id, contact_id, direction, channel, kind,
     body, subject, status, provider_sid, from_address, to_address, media, email_message_id,
-    in_reply_to)
+    in_reply_to, auto_submitted)
   values (v_tenant.id, v_conversation.id, v_contact.id, 'inbound', v_channel, v_kind,
     coalesce(p_body, ''), p_subject, 'received', p_provider_sid, v_from, v_to,
-    coalesce(p_media, '[]'::jsonb), p_email_message_id, p_in_reply_to)
+    coalesce(p_media, '[]'::jsonb), p_email_message_id, p_in_reply_to,
+    coalesce(p_auto_submitted, false))
   on conflict (provider_sid) do nothing
   returning id into v_message_id;
 

@@ -20,57 +20,6 @@ create unique index messages_auto_reply_pending_idx on public.messages (conversa
 -- messages_conversation_created_idx (a conversation holds few rows; no extra index to maintain on
 -- every message insert).
 
--- Auto-Submitted mail (RFC 3834) ------------------------------------------------------------------
--- record_inbound (20261122003500) takes p_auto_submitted but does not store it. To let the trigger
--- see it without copying that function here (later fixes to it would be lost), the original moves
--- to private.record_inbound_core unchanged and public.record_inbound becomes a thin wrapper that
--- publishes the flag in a transaction-local setting for the duration of the call.
-alter function public.record_inbound(text, text, text, text, text, jsonb, text, text, text, boolean, uuid, text)
-  set schema private;
-alter function private.record_inbound(text, text, text, text, text, jsonb, text, text, text, boolean, uuid, text)
-  rename to record_inbound_core;
-comment on function private.record_inbound_core(text, text, text, text, text, jsonb, text, text, text, boolean, uuid, text) is
-  'The body of public.record_inbound (20261122003500), moved here by 20261122007100 so that the public wrapper can publish p_auto_submitted (switchboard.auto_submitted) to the auto-reply trigger. Call public.record_inbound.';
-revoke all on function private.record_inbound_core(text, text, text, text, text, jsonb, text, text, text, boolean, uuid, text)
-  from public, anon, authenticated;
-grant execute on function private.record_inbound_core(text, text, text, text, text, jsonb, text, text, text, boolean, uuid, text)
-  to service_role;
-
-create or replace function public.record_inbound(
-  p_channel text,
-  p_from text,
-  p_to text,
-  p_body text,
-  p_provider_sid text,
-  p_media jsonb default '[]',
-  p_subject text default null,
-  p_email_message_id text default null,
-  p_in_reply_to text default null,
-  p_auto_submitted boolean default false,
-  p_tenant_id uuid default null,
-  p_contact_name text default null
-) returns jsonb
-language plpgsql security definer set search_path = '' as $$
-declare
-  v_result jsonb;
-begin
-  perform set_config('switchboard.auto_submitted',
-    case when coalesce(p_auto_submitted, false) then 'true' else 'false' end, true);
-  v_result := private.record_inbound_core(p_channel, p_from, p_to, p_body, p_provider_sid,
-    p_media, p_subject, p_email_message_id, p_in_reply_to, p_auto_submitted, p_tenant_id,
-    p_contact_name);
-  -- Only this call's inserts may see the flag (a transaction can record several messages).
-  perform set_config('switchboard.auto_submitted', 'false', true);
-  return v_result;
-end;
-$$;
-comment on function public.record_inbound(text, text, text, text, text, jsonb, text, text, text, boolean, uuid, text) is
-  'Stores one inbound message (webhooks call it with the service role). Finds the tenant by the To number (or p_tenant_id for email and forms; unknown number: P0002), upserts contact and conversation, inserts the message idempotently on provider_sid and handles STOP/START/HELP. Returns {message_id, conversation_id, contact_id, tenant_id, duplicate, keyword: stop|start|help|null, reply_text, reply_message_id}. p_auto_submitted (an auto-responder) also suppresses the AI auto-reply. Wrapper around private.record_inbound_core.';
-revoke all on function public.record_inbound(text, text, text, text, text, jsonb, text, text, text, boolean, uuid, text)
-  from public, anon, authenticated;
-grant execute on function public.record_inbound(text, text, text, text, text, jsonb, text, text, text, boolean, uuid, text)
-  to service_role;
-
 -- Business hours ------------------------------------------------------------------------------------
 -- tenants.business_hours: {"mon": ["09:00","17:00"], ..., "sun": null} in the tenant's timezone.
 -- A close at or before the open crosses midnight ("22:00"-"02:00"); a missing/null day is closed.
@@ -162,7 +111,7 @@ begin
   if private.inbound_keyword(p_message.body) is not null then
     return 'keyword';
   end if;
-  if current_setting('switchboard.auto_submitted', true) = 'true' then
+  if p_message.auto_submitted then
     return 'auto_submitted';
   end if;
   if v_norm = '' then

@@ -467,6 +467,7 @@ export type Database = {
         Row: {
           'appointment_id': string | null;
           'attempts': number;
+          'auto_submitted': boolean;
           'automation_key': string | null;
           'body': string;
           'bulk_send_id': string | null;
@@ -505,6 +506,7 @@ export type Database = {
         Insert: {
           'appointment_id'?: string | null;
           'attempts'?: number;
+          'auto_submitted'?: boolean;
           'automation_key'?: string | null;
           'body'?: string;
           'bulk_send_id'?: string | null;
@@ -542,6 +544,7 @@ export type Database = {
         Update: {
           'appointment_id'?: string | null;
           'attempts'?: number;
+          'auto_submitted'?: boolean;
           'automation_key'?: string | null;
           'body'?: string;
           'bulk_send_id'?: string | null;

@@ -77,8 +77,8 @@ select public.record_inbound(p_channel => 'email', p_from => 'Out Of Office <ooo
   p_email_message_id => '<ooo@example.com>', p_auto_submitted => true, p_tenant_id => pg_temp.id('a')) as r \gset ooo_
 select is(pg_temp.replies((:'ooo_r'::jsonb ->> 'conversation_id')::uuid), 0::bigint,
   'an Auto-Submitted email gets no auto_reply');
-select is(current_setting('switchboard.auto_submitted', true), 'false',
-  'the auto-submitted flag does not outlive its record_inbound call');
+select is((select auto_submitted from public.messages where id = (:'ooo_r'::jsonb ->> 'message_id')::uuid),
+  true, 'the inbound row records that it came from an auto-responder');
 select public.record_inbound(p_channel => 'email', p_from => 'Real Person <real@example.com>', p_to => null,
   p_body => 'What are your opening hours?', p_provider_sid => 'ai70-real', p_subject => 'Hours',
   p_email_message_id => '<q1@example.com>', p_tenant_id => pg_temp.id('a')) as r \gset mail_
@@ -238,11 +238,9 @@ select ok(not has_function_privilege('authenticated',
   and has_function_privilege('service_role',
   'public.record_inbound(text, text, text, text, text, jsonb, text, text, text, boolean, uuid, text)', 'execute'),
   'record_inbound: service role only, as before');
-select ok(not has_function_privilege('authenticated',
-  'private.record_inbound_core(text, text, text, text, text, jsonb, text, text, text, boolean, uuid, text)', 'execute')
-  and not has_function_privilege('authenticated', 'private.auto_reply_context(uuid)', 'execute')
+select ok(not has_function_privilege('authenticated', 'private.auto_reply_context(uuid)', 'execute')
   and not has_function_privilege('authenticated', 'private.auto_reply_apply(uuid, integer, text, text, text)', 'execute'),
-  'members cannot call the core, the prompt context or the decision writer');
+  'members cannot call the prompt context or the decision writer');
 
 select * from finish();
 rollback;
