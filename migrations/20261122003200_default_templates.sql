@@ -51,8 +51,13 @@ begin
   ),
   chosen as (
     select d.kind, d.offset_minutes, d.enabled,
-      coalesce(i.id, (select t.id from public.templates t
-        where t.tenant_id = p_tenant_id and t.name = d.name)) as template_id
+      -- Re-engagement starts without a template: the job's built-in texts name the contact's last
+      -- topic (service or order) when known, which one fixed template cannot. 'We miss you' stays
+      -- available for campaigns and for tenants who pick it.
+      case when d.kind <> 'reengagement' then
+        coalesce(i.id, (select t.id from public.templates t
+          where t.tenant_id = p_tenant_id and t.name = d.name))
+      end as template_id
     from defaults d
     left join inserted i on i.name = d.name
   )

@@ -175,11 +175,11 @@ begin
         case
           when d.use_template then d.tpl_body
           when d.service is not null then
-            'Hi {first_name}, it''s been a while since your {service} at {business_name}. Reply here to book your next visit!'
+            'Hi {first_name}, it''s been a while since your {service} at {business_name}. Reply here to book your next visit! Reply STOP to opt out.'
           when d.order_number is not null then
-            'Hi {first_name}, thanks again for order {order_number} with {business_name}. Anything else we can help you with? Just reply here.'
+            'Hi {first_name}, thanks again for order {order_number} with {business_name}. Anything else we can help you with? Just reply here. Reply STOP to opt out.'
           else
-            'Hi {first_name}, it''s been a while! Is there anything {business_name} can help you with? Just reply here.'
+            'Hi {first_name}, it''s been a while! Is there anything {business_name} can help you with? Just reply here. Reply STOP to opt out.'
         end,
         d.variables
       ),

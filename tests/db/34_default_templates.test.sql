@@ -7,24 +7,25 @@ create temp table x as select tests.inbound_tenant('def-garage') as tenant_id;
 select is((select count(*)::integer from public.templates where tenant_id = (select tenant_id from x)), 8,
   'a new tenant has 8 default templates');
 select results_eq(
-  $$ select a.kind, a.enabled, a.offset_minutes, t.name from public.automations a
-     join public.templates t on t.id = a.template_id and t.tenant_id = a.tenant_id
+  $$ select a.kind, a.enabled, a.offset_minutes, coalesce(t.name, '(built-in)') from public.automations a
+     left join public.templates t on t.id = a.template_id and t.tenant_id = a.tenant_id
      where a.tenant_id = (select tenant_id from x) order by a.kind $$,
   $$ values ('appointment_rescheduled', true, 0, 'Appointment rescheduled'),
        ('booking_confirmation', true, 0, 'Booking confirmation'),
        ('payment_confirmation', true, 0, 'Payment confirmation'),
        ('payment_failed', true, 0, 'Payment failed'),
-       ('reengagement', true, 10080, 'We miss you'),
+       ('reengagement', true, 10080, '(built-in)'),
        ('reminder_24h', true, 1440, 'Reminder 24 hours before'),
        ('reminder_2h', true, 120, 'Reminder 2 hours before'),
        ('shipment_notice', true, 0, 'Shipment notice') $$,
-  'one enabled automation per kind, each with its own template of the tenant');
+  'one enabled automation per kind, each with its own template of the tenant (re-engagement: the topic-aware built-in text)');
 
 create function pg_temp.body(p_kind text) returns text language sql as $$
   select t.body from public.automations a join public.templates t on t.id = a.template_id
   where a.tenant_id = (select tenant_id from x) and a.kind = p_kind
 $$;
-select matches(pg_temp.body('reengagement'), 'Reply STOP to opt out', 'the promotional re-engagement text says how to opt out');
+select matches((select body from public.templates where tenant_id = (select tenant_id from x) and name = 'We miss you'),
+  'Reply STOP to opt out', 'the promotional re-engagement template says how to opt out');
 select matches(pg_temp.body('shipment_notice'), '\{tracking_number\}.*\{tracking_url\}', 'the shipment notice carries the tracking number and URL');
 select matches(pg_temp.body('payment_failed'), '\{retry_url\}', 'the payment-failed notice carries the retry link');
 select matches(pg_temp.body('reminder_24h'), '\{date\}.*\{time\}', 'the 24 h reminder says when');

@@ -2,7 +2,7 @@
 -- personalised), mark dormant, the dispatcher kick, the schedule itself. "Twice" is checked here in
 -- one session; two concurrent sessions are checked by tests/stack/cron_concurrency.test.ts.
 begin;
-select plan(46);
+select plan(47);
 
 -- Fixtures ------------------------------------------------------------------------------------------
 select tests.cron_tenant('cron-salon', 'cron-owner@test.local') as t \gset
@@ -39,9 +39,15 @@ select tests.cron_conversation(:'t', :'gus', 'sms', interval '15 days') as c_gus
 select tests.cron_conversation(:'t', :'hal', 'sms', interval '8 days') as c_hal \gset
 select tests.cron_conversation(:'t2', :'ida', 'sms', interval '8 days') as c_ida \gset
 
--- The tenant personalises its re-engagement text with the last service.
+-- A new tenant's re-engagement uses the built-in topic-aware text (tenant t2 keeps that default);
+-- tenant t picks its own template and personalises it with the last service.
+select is((select template_id from public.automations where tenant_id = :'t2' and kind = 'reengagement'),
+  null, 'by default re-engagement has no template: the built-in text names the last topic');
 update public.templates set body = 'Hi {first_name}, time for another {service} at {business_name}?'
-where id = (select template_id from public.automations where tenant_id = :'t' and kind = 'reengagement');
+where tenant_id = :'t' and name = 'We miss you';
+update public.automations
+set template_id = (select id from public.templates where tenant_id = :'t' and name = 'We miss you')
+where tenant_id = :'t' and kind = 'reengagement';
 
 -- promote_scheduled ------------------------------------------------------------------------------
 insert into public.messages (tenant_id, conversation_id, contact_id, direction, channel, kind, body,
@@ -85,7 +91,7 @@ select is(
   'queued', 'the message is queued (quiet hours may defer next_attempt_at, not the status)');
 select matches(
   (select body from public.messages where conversation_id = :'c_ben' and kind = 'reengagement'),
-  '^Hi Ben, it''s been a while! .*Cron Salon',
+  '^Hi Ben, it''s been a while! .*Cron Salon.* Reply STOP to opt out\.$',
   'without a known topic, the built-in generic text (the template needs {service})');
 select matches(
   (select body from public.messages where conversation_id = :'c_hal' and kind = 'reengagement'),
