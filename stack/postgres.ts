@@ -145,6 +145,10 @@ export async function initCluster(dir: string, bin: string): Promise<void> {
     '# switchboard stack settings',
     "shared_preload_libraries = 'pg_cron'",
     "cron.database_name = 'postgres'",
+    // Jobs run in background workers: pg_cron's default libpq connection to localhost would need
+    // a password under scram host auth, and every job would fail with "connection failed".
+    'cron.use_background_workers = on',
+    'max_worker_processes = 32',
     'wal_level = logical',
     'max_replication_slots = 10',
     'max_wal_senders = 10',
@@ -188,7 +192,12 @@ export async function startCluster(
         `is listening on it. Stop it first.`,
     );
   }
-  const settings: Record<string, string> = { port: String(port), ...opts.settings };
+  // Also passed at start so clusters created before the setting existed get it too.
+  const settings: Record<string, string> = {
+    port: String(port),
+    'cron.use_background_workers': 'on',
+    ...opts.settings,
+  };
   // Throwaway clusters trade durability for speed; the short WAL writer delay keeps logical decoding
   // (realtime) from seeing asynchronous commits up to 600 ms late.
   if (opts.throwaway) {

@@ -1,8 +1,9 @@
 // `deno task test [suite ...]`: every suite (or the named ones) against a throwaway cluster on free
 // ports, never the dev stack. Prints each suite's result and ends with `N passed, N failed`.
 //
-// Suites: schema (generated types are fresh, advisors report no ERROR), db (pgTAP via pg_prove),
-// and one `deno test` suite per folder in tests/ that holds *.test.ts files.
+// Suites: check (deno fmt --check, lint, type check), schema (generated types are fresh, advisors
+// report no ERROR), db (pgTAP via pg_prove), and one `deno test` suite per folder in tests/ that
+// holds *.test.ts files (stack, functions, e2e). A test that ignores itself counts as failed.
 import { throwawayCluster } from '../stack/cluster.ts';
 import { advisors, generateTypes, ROOT, TYPES_FILE } from '../stack/database.ts';
 import { type Cluster, DB_PASSWORD, psql } from '../stack/postgres.ts';
@@ -16,7 +17,7 @@ interface SuiteResult {
 }
 
 const DENO_SUITES = ['stack', 'functions', 'e2e'];
-const ALL = ['schema', 'db', ...DENO_SUITES];
+const ALL = ['check', 'schema', 'db', ...DENO_SUITES];
 
 const requested = Deno.args.length ? Deno.args : ALL;
 for (const s of requested) {
@@ -55,6 +56,37 @@ async function schemaSuite(cluster: Parameters<typeof generateTypes>[0]): Promis
   else {
     r.failed++;
     for (const e of errors) r.notes.push(`advisor ERROR ${e.name}: ${e.detail}`);
+  }
+  return r;
+}
+
+/** `deno task check`'s three steps, so CI catches formatting, lint and type errors too. */
+async function checkSuite(): Promise<SuiteResult> {
+  const r: SuiteResult = { name: 'check', passed: 0, failed: 0, notes: [] };
+  const steps: [string, string[]][] = [
+    ['deno fmt --check', ['fmt', '--check']],
+    ['deno lint', ['lint']],
+    ['deno check', ['check', 'tasks', 'stack', 'tests', 'functions', 'bench', 'web']],
+  ];
+  for (const [label, args] of steps) {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args,
+      cwd: ROOT,
+      stdout: 'piped',
+      stderr: 'piped',
+    })
+      .output();
+    if (out.success) r.passed++;
+    else {
+      r.failed++;
+      const text = new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout);
+      // deno-lint-ignore no-control-regex
+      const plain = text.replace(/\x1b\[[0-9;]*m/g, '').split('\n').filter((l) => l.trim());
+      r.notes.push(
+        `${label} failed:`,
+        ...plain.filter((l) => !/^(Check|Download|Initialize) /.test(l)).slice(0, 30),
+      );
+    }
   }
   return r;
 }
@@ -143,6 +175,12 @@ async function denoSuite(name: string, env: Record<string, string>): Promise<Sui
     r.passed = Number(m[1]);
     r.failed = Number(m[2]);
   }
+  // A test that skipped itself did not pass: CI must not go green on a suite that did not run.
+  const ignored = plain.match(/\|\s*(\d+) ignored/);
+  if (ignored && Number(ignored[1]) > 0) {
+    r.failed += Number(ignored[1]);
+    r.notes.push(`${ignored[1]} test(s) ignored themselves; counted as failed`);
+  }
   if (!status.success && r.failed === 0) {
     r.failed++;
     r.notes.push(`deno test exited ${status.code}`);
@@ -159,10 +197,12 @@ const cleanup = async () => {
   await stack?.stop();
   await db.dispose();
 };
-Deno.addSignalListener('SIGINT', async () => {
-  await cleanup();
-  Deno.exit(130);
-});
+for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  Deno.addSignalListener(sig, async () => {
+    await cleanup();
+    Deno.exit(code);
+  });
+}
 try {
   console.log(
     `cluster ready on port ${db.cluster.port} in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
@@ -180,7 +220,8 @@ try {
     console.log(`\n== suite ${name}`);
     let r: SuiteResult;
     try {
-      if (name === 'schema') r = await schemaSuite(db.cluster);
+      if (name === 'check') r = await checkSuite();
+      else if (name === 'schema') r = await schemaSuite(db.cluster);
       else if (name === 'db') r = await dbSuite(db.cluster);
       else r = await denoSuite(name, env);
     } catch (e) {
