@@ -68,11 +68,16 @@ const DROP_REQUEST = ['host', 'apikey', 'connection', 'keep-alive', 'transfer-en
 
 /** Proxies a request to `target` + subpath + query, streaming both ways. */
 export function proxyTo(target: string): RouteHandler {
-  return async (req, subpath) => {
+  return async (req, subpath, info) => {
     const q = req.url.indexOf('?');
     const search = q < 0 ? '' : req.url.slice(q);
     const headers = new Headers(req.headers);
     for (const h of DROP_REQUEST) headers.delete(h);
+    // Like any reverse proxy, append the address the request came from: upstreams trust only the
+    // last entry (what a client sends itself stands before it).
+    const from = (info.remoteAddr as Deno.NetAddr).hostname;
+    const prior = req.headers.get('x-forwarded-for');
+    headers.set('x-forwarded-for', prior ? `${prior}, ${from}` : from);
     const res = await fetch(target + subpath + search, {
       method: req.method,
       headers,

@@ -53,7 +53,9 @@ export function createHandler(deps: Deps) {
     const [tenant] = await sql<{ id: string; email_from: string | null }[]>`
       select id, email_from from public.tenants where slug = ${f.tenant}`;
     if (!tenant) return errorResponse(404, 'unknown_tenant', 'no such business');
-    const ip = (req.headers.get('x-forwarded-for') ?? '').split(',')[0].trim() || 'unknown';
+    // The last X-Forwarded-For entry is the one our proxy (the gateway, Supabase's edge) appended;
+    // earlier entries come from the client and would let a spammer pick a fresh bucket per post.
+    const ip = (req.headers.get('x-forwarded-for') ?? '').split(',').pop()!.trim() || 'unknown';
     const [limit] = await sql<{ r: string | null }[]>`
       select private.form_rate_check(${tenant.id}::uuid, ${await sha256(ip)}) as r`;
     if (limit.r) {

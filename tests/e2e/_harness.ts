@@ -88,7 +88,7 @@ export async function userWithBusiness(name: string) {
     p_name: `E2E ${name}`,
   });
   if (e2 || !tenant) throw new Error(`create_tenant: ${e2?.message}`);
-  return { email, password, client, tenantId: tenant.id };
+  return { email, password, client, tenantId: tenant.id, userId: s.session.user.id };
 }
 
 /** X-Twilio-Signature: base64 HMAC-SHA1 of the URL followed by the sorted form pairs. */

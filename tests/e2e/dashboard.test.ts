@@ -417,9 +417,56 @@ Deno.test({
     const agent = await userWithBusiness('agent');
     const page = await ownerPage();
     await page.getByRole('link', { name: 'Team' }).click();
-    await page.getByLabel('Email').fill(agent.email);
+    // The page is loaded on demand: until it is drawn, the inbox's channel filter (whose label
+    // lists "Email") would answer to getByLabel('Email').
+    await page.getByRole('heading', { name: 'Team', level: 1 }).waitFor();
+    const inviteEmail = page.getByRole('form', { name: 'Invite a team member' }).getByLabel(
+      'Email',
+    );
+    await inviteEmail.fill(agent.email);
     await page.getByRole('button', { name: 'Add to team' }).click();
     await page.getByText(`${agent.email} was added as agent.`).waitFor();
+    // Members are listed by email (list_members), not by user id, with their roles.
+    const members = page.getByRole('list', { name: 'Members' });
+    // (Rows are found by their visible text, so a list of user ids fails here.)
+    const row = (email: string) => members.locator('li', { hasText: email });
+    await row(o.email).filter({ hasText: '(you)' }).waitFor();
+    assert.equal(await row(o.email).getByTestId('role').textContent(), 'owner');
+    const role = page.getByLabel(`Role of ${agent.email}`);
+    await role.waitFor();
+    assert.equal(await role.inputValue(), 'agent');
+    // A role change reaches the database, and back again (the agent is needed as an agent below).
+    const roleIs = (r: string) => async () => {
+      const { data } = await admin.from('tenant_members').select('role').eq('tenant_id', o.tenantId)
+        .eq('user_id', agent.userId).single();
+      return data?.role === r;
+    };
+    await role.selectOption('owner');
+    await until(roleIs('owner'), 5000, 'the agent to become an owner');
+    await role.selectOption('agent');
+    await until(roleIs('agent'), 5000, 'the owner to become an agent again');
+    // Removing a member: invite a second user, remove them, and they are gone for good.
+    const extra = await userWithBusiness('extra');
+    await inviteEmail.fill(extra.email);
+    await page.getByRole('button', { name: 'Add to team' }).click();
+    await row(extra.email).waitFor();
+    page.once('dialog', (d) => void d.accept());
+    await page.getByRole('button', { name: `Remove ${extra.email}` }).click();
+    await row(extra.email).waitFor({ state: 'detached' });
+    await until(
+      async () => {
+        const { data } = await admin.from('tenant_members').select('user_id').eq(
+          'tenant_id',
+          o.tenantId,
+        ).eq('user_id', extra.userId);
+        return data?.length === 0;
+      },
+      5000,
+      'the removed member to be gone from the database',
+    );
+    await page.reload();
+    await row(agent.email).waitFor();
+    assert.equal(await row(extra.email).count(), 0);
     await screenshot(page, 'team');
     await page.context().close();
 
@@ -434,6 +481,13 @@ Deno.test({
       5000,
       "the owner's business to be selected",
     );
+    // The agent sees the team by email too, read-only.
+    await ap.getByRole('link', { name: 'Team' }).click();
+    const team = ap.getByRole('list', { name: 'Members' });
+    await team.locator('li', { hasText: o.email }).getByTestId('role').filter({ hasText: 'owner' })
+      .waitFor();
+    await team.locator('li', { hasText: agent.email }).filter({ hasText: '(you)' }).waitFor();
+    assert.equal(await ap.getByRole('button', { name: /^Remove / }).count(), 0);
     await ap.getByRole('link', { name: 'Templates' }).click();
     // Default templates exist for every new business; agents may not delete them.
     const card = ap.locator('[data-template]').first();
@@ -449,6 +503,79 @@ Deno.test({
     );
     assert.equal(data?.length, 1, 'the template is still there');
     await ap.context().close();
+  },
+});
+
+Deno.test({
+  name: 'e2e: analytics draws the first-response time distribution, with a table and empty state',
+  ...needs(ownerReady),
+  fn: async () => {
+    // A business of its own, so the counts are exactly what this test puts in.
+    const biz = await userWithBusiness('analytics');
+    const page = await newPage();
+    await signIn(page, biz.email, biz.password);
+    await page.getByRole('link', { name: 'Analytics', exact: true }).click();
+    await page.getByText('No first responses in this period').waitFor();
+    await page.getByText('No customer wrote in during these days').waitFor();
+    assert.equal(await page.getByTestId('first-response-table').count(), 0);
+
+    // Two conversations: answered after 30 s and after 10 min (bands "Under 5 min", "5–15 min"),
+    // and one not answered (not in the distribution).
+    const ago = (s: number) => new Date(Date.now() - s * 1000).toISOString();
+    for (const [i, delay] of [30, 600, null].entries()) {
+      const { data: c, error } = await admin.from('contacts').insert({
+        tenant_id: biz.tenantId,
+        name: `Analytics ${i}`,
+        phone: `+1415${rand(7)}`,
+      }).select('id').single();
+      assert.equal(error, null);
+      const { data: conv, error: e2 } = await admin.from('conversations').insert({
+        tenant_id: biz.tenantId,
+        contact_id: c!.id,
+        channel: 'sms',
+      }).select('id').single();
+      assert.equal(e2, null);
+      const base = { tenant_id: biz.tenantId, conversation_id: conv!.id, contact_id: c!.id };
+      const rows = [{
+        ...base,
+        direction: 'inbound',
+        channel: 'sms',
+        kind: 'inbound',
+        body: 'When are you open?',
+        status: 'received',
+        created_at: ago(3600),
+      }];
+      if (delay != null) {
+        rows.push({
+          ...base,
+          direction: 'outbound',
+          channel: 'sms',
+          kind: 'manual',
+          body: 'From 9 to 5.',
+          status: 'delivered',
+          created_at: ago(3600 - delay),
+        });
+      }
+      const { error: e3 } = await admin.from('messages').insert(rows);
+      assert.equal(e3, null);
+    }
+    // Another period reloads the figures.
+    await page.getByRole('button', { name: '7 days' }).click();
+    const table = page.getByTestId('first-response-table');
+    await table.waitFor();
+    const count = (band: string) =>
+      table.locator(`tr[data-band="${band}"] [data-testid="band-count"]`).textContent();
+    assert.equal(await count('Under 5 min'), '1');
+    assert.equal(await count('5–15 min'), '1');
+    for (const band of ['15–60 min', '1–4 h', '4–24 h', '24 h or more']) {
+      assert.equal(await count(band), '0', band);
+    }
+    await table.getByRole('cell', { name: '50%' }).first().waitFor();
+    await page.locator('figure[aria-label="First-response time (conversations per band)"] canvas')
+      .waitFor();
+    assert.equal(await page.getByText('No first responses in this period').count(), 0);
+    await screenshot(page, 'analytics-first-response');
+    await page.context().close();
   },
 });
 

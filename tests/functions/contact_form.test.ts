@@ -13,7 +13,8 @@ function submit(body: unknown, ip = freshIp(), type = 'application/json') {
   return handler(
     new Request('http://127.0.0.1:9/contact-form', {
       method: 'POST',
-      headers: { 'content-type': type, 'x-forwarded-for': `${ip}, 10.0.0.1` },
+      // What a client claims first, then the address our proxy appended (the one that counts).
+      headers: { 'content-type': type, 'x-forwarded-for': `10.0.0.1, ${ip}` },
       body: type === 'application/json'
         ? JSON.stringify(body)
         : new URLSearchParams(body as Record<string, string>),
@@ -133,4 +134,25 @@ test('through the gateway: public (no JWT), CORS preflight answered', async () =
   });
   assert.equal(res.status, 201);
   await res.body?.cancel();
+});
+
+test('through the gateway: a spoofed X-Forwarded-For does not escape the per-address limit', async () => {
+  const t = await makeTenant();
+  const url = `${stackEnv.url}/functions/v1/contact-form`;
+  const statuses: number[] = [];
+  for (let i = 0; i < 6; i++) {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-forwarded-for': `203.0.113.${100 + i}` },
+      body: JSON.stringify(form(t.slug)),
+    });
+    statuses.push(res.status);
+    await res.body?.cancel();
+  }
+  // Every post came from 127.0.0.1 (earlier gateway tests may have used part of its allowance):
+  // whatever the client wrote into the header, the limit bites within 6 posts and stays.
+  const first = statuses.indexOf(429);
+  assert.ok(first >= 0, `no 429 in ${statuses}`);
+  assert.ok(statuses.slice(0, first).every((s) => s === 201), `${statuses}`);
+  assert.ok(statuses.slice(first).every((s) => s === 429), `${statuses}`);
 });

@@ -2,7 +2,7 @@
 // pg_cron work, a second start is refused without harm, and Ctrl-C leaves no server behind.
 import assert from 'node:assert/strict';
 import postgres from 'postgres';
-import { freePort } from '../../stack/ports.ts';
+import { freePort, portIsFree } from '../../stack/ports.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 
@@ -98,6 +98,13 @@ Deno.test({
       const status = await second.exited;
       assert.notEqual(status.code, 0);
       assert.match(second.output(), /already running|is taken/);
+      // Another checkout (its own state dir) on the same ports: told the port is taken.
+      const other = await Deno.makeTempDir({ prefix: 'switchboard-devtest-' });
+      await Deno.chmod(other, 0o755);
+      const third = startDev({ ...env, SWITCHBOARD_STATE_DIR: other });
+      assert.notEqual((await third.exited).code, 0);
+      assert.match(third.output(), new RegExp(`port ${dbPort} is taken`));
+      await Deno.remove(other, { recursive: true });
       const still = await fetch(`http://127.0.0.1:${apiPort}/rest/v1/`, {
         headers: { apikey: /anon key\s+(\S+)/.exec(dev.output())![1] },
       });
@@ -109,6 +116,14 @@ Deno.test({
     }
     assert.match(dev.output(), /stopped\./);
     assert.equal(await postgresProcessesFor(`${state}/dev/pgdata`), 0, 'no postgres left behind');
+    // PostgREST (its config lives in the state dir), the functions server and the dashboard are
+    // gone too: nothing runs from the state dir and every port is free again.
+    const leftovers = await new Deno.Command('pgrep', { args: ['-f', state], stdout: 'piped' })
+      .output();
+    assert.equal(new TextDecoder().decode(leftovers.stdout).trim(), '', 'no process of this stack');
+    for (const port of [dbPort, apiPort, Number(env.SWITCHBOARD_WEB_PORT)]) {
+      assert.ok(await portIsFree(port), `port ${port} is free again`);
+    }
     await Deno.remove(state, { recursive: true });
   },
 });

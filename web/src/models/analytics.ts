@@ -3,6 +3,13 @@ import { action, createModel, effect, signal } from '@preact/signals';
 import { rpc } from '../supabase.ts';
 import { humanError } from '../lib/format.ts';
 
+/** Conversations whose first response took from_seconds <= delay < to_seconds (null: no end). */
+export interface FirstResponseBucket {
+  from_seconds: number;
+  to_seconds: number | null;
+  conversations: number;
+}
+
 /** The shape public.analytics(p_tenant_id, p_days) returns (migrations/…_analytics.sql). */
 export interface Analytics {
   sent: number;
@@ -14,6 +21,8 @@ export interface Analytics {
   conversations_with_inbound: number;
   responded_conversations: number;
   first_response_seconds: { mean: number | null; median: number | null };
+  /** The first-response time distribution, fastest band first (…_analytics_first_response_buckets). */
+  first_response_buckets: FirstResponseBucket[];
   by_channel: Record<string, { sent: number; received: number; delivered: number; failed: number }>;
   by_status: Record<string, number>;
   daily: { date: string; sent: number; received: number; failed: number }[];

@@ -1,10 +1,14 @@
 // The businesses (tenants) the user belongs to, the current one, and its team. Creating a business
-// and inviting agents go through the tenancy RPCs (create_tenant, add_member).
+// and managing the team go through the tenancy RPCs (create_tenant, list_members, add_member,
+// change_member_role, remove_member).
 import { action, computed, createModel, effect, signal } from '@preact/signals';
 import { must, type Row, rpc, supabase } from '../supabase.ts';
 import { humanError } from '../lib/format.ts';
 
 export type Membership = { role: string; tenant: Row<'tenants'> };
+/** A member of the current business with their email (public.list_members reads auth.users). */
+export type Member = { user_id: string; email: string; role: string; created_at: string };
+export type Role = 'owner' | 'agent';
 const KEY = 'switchboard.tenant';
 
 export const WorkspaceModel = createModel((userId: string) => {
@@ -12,8 +16,9 @@ export const WorkspaceModel = createModel((userId: string) => {
   const loaded = signal(false);
   const error = signal('');
   const currentId = signal<string | null>(localStorage.getItem(KEY));
-  const members = signal<Row<'tenant_members'>[]>([]);
+  const members = signal<Member[]>([]);
   const inviteStatus = signal('');
+  const teamError = signal('');
 
   const current = computed(() =>
     memberships.value.find((m) => m.tenant.id === currentId.value) ?? memberships.value[0] ?? null
@@ -42,14 +47,46 @@ export const WorkspaceModel = createModel((userId: string) => {
 
   effect(() => void load());
 
-  // The team of the current business, reloaded when the business changes.
+  // The team of the current business with emails: tenant_members alone only has user ids, and
+  // auth.users is not readable by clients, so this goes through list_members (members only).
+  const loadMembers = async (id: string) => {
+    try {
+      const rows = must(await supabase.rpc('list_members', { p_tenant_id: id }));
+      if (tenant.peek()?.id === id) {
+        members.value = rows;
+        teamError.value = '';
+      }
+    } catch (e) {
+      if (tenant.peek()?.id === id) {
+        teamError.value = `The team could not be loaded: ${humanError(e)}`;
+      }
+    }
+  };
+  // Reloaded when the business changes.
   effect(() => {
     const id = tenant.value?.id;
-    if (!id) return;
-    supabase.from('tenant_members').select('*').eq('tenant_id', id).then(({ data }) => {
-      if (tenant.peek()?.id === id) members.value = data ?? [];
-    });
+    if (id) void loadMembers(id);
   });
+
+  /** Optimistic: the list changes at once and is put back, with the reason, if the RPC refuses. */
+  const changeMembers = async (
+    next: (list: Member[]) => Member[],
+    call: (tenantId: string) => PromiseLike<{ error: { message: string; code?: string } | null }>,
+    what: string,
+  ) => {
+    const id = tenant.peek()?.id;
+    if (!id) return;
+    const before = members.peek();
+    members.value = next(before);
+    teamError.value = '';
+    const { error: e } = await call(id);
+    if (e) {
+      if (tenant.peek()?.id === id) members.value = before;
+      teamError.value = `Could not ${what}: ${
+        e.code === '23514' ? 'a business must keep at least one owner.' : humanError(e)
+      }`;
+    } else await loadMembers(id);
+  };
 
   return {
     memberships,
@@ -60,6 +97,7 @@ export const WorkspaceModel = createModel((userId: string) => {
     isOwner,
     members,
     inviteStatus,
+    teamError,
     load,
     select: action((id: string) => {
       currentId.value = id;
@@ -85,12 +123,30 @@ export const WorkspaceModel = createModel((userId: string) => {
       try {
         await rpc('add_member', { p_tenant_id: id, p_email: email, p_role: role });
         inviteStatus.value = `${email} was added as ${role}.`;
-        const { data } = await supabase.from('tenant_members').select('*').eq('tenant_id', id);
-        members.value = data ?? [];
+        await loadMembers(id);
       } catch (e) {
         inviteStatus.value = `Could not add ${email}: ${humanError(e)}`;
       }
     }),
+    changeRole: action((m: Member, role: Role) =>
+      changeMembers(
+        (list) => list.map((x) => (x.user_id === m.user_id ? { ...x, role } : x)),
+        (id) =>
+          supabase.rpc('change_member_role', {
+            p_tenant_id: id,
+            p_user_id: m.user_id,
+            p_role: role,
+          }),
+        `make ${m.email} ${role === 'owner' ? 'an owner' : 'an agent'}`,
+      )
+    ),
+    remove: action((m: Member) =>
+      changeMembers(
+        (list) => list.filter((x) => x.user_id !== m.user_id),
+        (id) => supabase.rpc('remove_member', { p_tenant_id: id, p_user_id: m.user_id }),
+        `remove ${m.email}`,
+      )
+    ),
   };
 });
 export type WorkspaceModel = InstanceType<typeof WorkspaceModel>;

@@ -4,7 +4,7 @@ import { useModel } from '@preact/signals';
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { type Analytics, AnalyticsModel } from '../models/analytics.ts';
+import { type Analytics, AnalyticsModel, type FirstResponseBucket } from '../models/analytics.ts';
 import { Empty, ErrorText, PageHeader, useApp } from '../components/ui.tsx';
 import { CHANNEL_WORDS, STATUS_WORDS } from '../lib/format.ts';
 
@@ -53,6 +53,69 @@ function Chart(
     return () => plot.destroy();
   }, [data, title]);
   return <figure class='chart' ref={el} aria-label={title} />;
+}
+
+/** "Under 5 min", "5–15 min", "15–60 min", "1–4 h", "24 h or more": a band's edges in words. */
+export function bandLabel({ from_seconds: from, to_seconds: to }: FirstResponseBucket): string {
+  const inMinutes = to != null ? to <= 3600 : from < 3600;
+  const n = (s: number) => (inMinutes ? s / 60 : s / 3600);
+  const unit = inMinutes ? 'min' : 'h';
+  if (to == null) return `${n(from)} ${unit} or more`;
+  if (from === 0) return `Under ${n(to)} ${unit}`;
+  return `${n(from)}–${n(to)} ${unit}`;
+}
+
+/**
+ * The first-response time distribution as a bar chart, with the same figures in a table: the
+ * canvas says nothing to a screen reader, and the table also reads better at phone width.
+ */
+function FirstResponseDistribution({ a }: { a: Analytics }) {
+  const buckets = a.first_response_buckets ?? [];
+  const answered = buckets.reduce((n, b) => n + b.conversations, 0);
+  if (answered === 0) {
+    return (
+      <Empty title='No first responses in this period'>
+        {a.conversations_with_inbound > 0
+          ? `${a.conversations_with_inbound} conversation${
+            a.conversations_with_inbound === 1 ? '' : 's'
+          } received messages and none got a reply yet, so there is no response time to show.`
+          : 'No customer wrote in during these days, so there is no response time to show.'}
+      </Empty>
+    );
+  }
+  const labels = buckets.map(bandLabel);
+  return (
+    <>
+      <Chart
+        bars
+        title='First-response time (conversations per band)'
+        labels={['conversations']}
+        categories={labels}
+        data={[buckets.map((_, i) => i), buckets.map((b) => b.conversations)]}
+      />
+      <div class='table-wrap'>
+        <table data-testid='first-response-table'>
+          <caption class='muted'>First-response time</caption>
+          <thead>
+            <tr>
+              <th scope='col'>Answered within</th>
+              <th scope='col'>Conversations</th>
+              <th scope='col'>Share</th>
+            </tr>
+          </thead>
+          <tbody>
+            {buckets.map((b, i) => (
+              <tr key={b.from_seconds} data-band={labels[i]}>
+                <th scope='row'>{labels[i]}</th>
+                <td data-testid='band-count'>{b.conversations}</td>
+                <td>{Math.round((b.conversations / answered) * 100)}%</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </>
+  );
 }
 
 export default function AnalyticsPage() {
@@ -160,6 +223,8 @@ export default function AnalyticsPage() {
               data={[statuses.map((_, i) => i), statuses.map(([, n]) => n)]}
             />
           )}
+          <h2>First-response time</h2>
+          <FirstResponseDistribution a={a} />
           <p class='muted'>
             First response: mean {mins(a.first_response_seconds?.mean)}, median{' '}
             {mins(a.first_response_seconds?.median)} over {a.responded_conversations} of{' '}

@@ -1,7 +1,8 @@
 /** @jsxImportSource preact */
-// The team of the current business; owners add agents (or owners) by email.
+// The team of the current business by email and role; owners add agents (or owners) by email,
+// change roles and remove members.
 import { useSignal } from '@preact/signals';
-import { Notice, PageHeader, useApp } from '../components/ui.tsx';
+import { ErrorText, Notice, PageHeader, useApp } from '../components/ui.tsx';
 
 export default function TeamPage() {
   const { workspace, userId } = useApp();
@@ -10,11 +11,45 @@ export default function TeamPage() {
   return (
     <section class='page'>
       <PageHeader title='Team' />
+      <ErrorText>{workspace.teamError.value}</ErrorText>
       <ul class='list' aria-label='Members'>
         {workspace.members.value.map((m) => (
           <li key={m.user_id}>
-            <span>{m.user_id === userId ? 'You' : m.user_id.slice(0, 8)}</span>
-            <span class='tag'>{m.role}</span>
+            <span class='row'>
+              <span>{m.email}</span>
+              {m.user_id === userId && <span class='muted'>(you)</span>}
+            </span>
+            {
+              // Owners manage everyone else; their own role and membership are left alone here
+              // so nobody locks themselves out by a slip.
+              workspace.isOwner.value && m.user_id !== userId
+                ? (
+                  // One flex item, so the controls stay together at the end of the row.
+                  <span class='row'>
+                    <select
+                      style={{ width: 'auto' }}
+                      aria-label={`Role of ${m.email}`}
+                      value={m.role}
+                      onChange={(e) =>
+                        workspace.changeRole(m, e.currentTarget.value as 'agent' | 'owner')}
+                    >
+                      <option value='agent'>Agent</option>
+                      <option value='owner'>Owner</option>
+                    </select>
+                    <button
+                      type='button'
+                      class='secondary'
+                      aria-label={`Remove ${m.email}`}
+                      onClick={() => {
+                        if (confirm(`Remove ${m.email} from this business?`)) workspace.remove(m);
+                      }}
+                    >
+                      Remove
+                    </button>
+                  </span>
+                )
+                : <span class='tag' data-testid='role'>{m.role}</span>
+            }
           </li>
         ))}
       </ul>
