@@ -154,3 +154,68 @@ Deno.test('anon sees no tenant data', async () => {
   const res = await anon.from('contacts').select('id');
   assert.ok(res.error || res.data!.length === 0);
 });
+
+Deno.test({
+  name: 'realtime through supabase-js: refreshSession keeps the subscription delivering',
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const contact = await a.client.from('contacts')
+      .insert({ tenant_id: a.tenantId, name: 'Live', phone: '+14155550177' })
+      .select('id')
+      .single();
+    assert.equal(contact.error, null, contact.error?.message ?? '');
+    const conv = await a.client.from('conversations')
+      .insert({ tenant_id: a.tenantId, contact_id: contact.data!.id, channel: 'sms' })
+      .select('id')
+      .single();
+    assert.equal(conv.error, null, conv.error?.message ?? '');
+    const { data: { user } } = await a.client.auth.getUser();
+
+    const seen: string[] = [];
+    const subscribed = Promise.withResolvers<void>();
+    const channel = a.client.channel(`refresh-${run}`)
+      .on('postgres_changes', {
+        event: 'INSERT',
+        schema: 'public',
+        table: 'messages',
+        filter: `conversation_id=eq.${conv.data!.id}`,
+      }, (p) => seen.push((p.new as { body: string }).body))
+      .subscribe((status) => {
+        if (status === 'SUBSCRIBED') subscribed.resolve();
+      });
+    const waitFor = async (body: string) => {
+      const deadline = Date.now() + 3000;
+      while (!seen.includes(body)) {
+        if (Date.now() > deadline) throw new Error(`"${body}" not delivered; saw ${seen}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    const send = async (body: string) => {
+      const r = await a.client.from('messages').insert({
+        tenant_id: a.tenantId,
+        conversation_id: conv.data!.id,
+        contact_id: contact.data!.id,
+        direction: 'outbound',
+        channel: 'sms',
+        kind: 'manual',
+        body,
+        status: 'queued',
+        sent_by: user!.id,
+      });
+      assert.equal(r.error, null, r.error?.message ?? '');
+    };
+    try {
+      await subscribed.promise;
+      await send(`before refresh ${run}`);
+      await waitFor(`before refresh ${run}`);
+      // The real auth server rotates the session; supabase-js hands the new token to realtime.
+      const refreshed = await a.client.auth.refreshSession();
+      assert.equal(refreshed.error, null, refreshed.error?.message ?? '');
+      await send(`after refresh ${run}`);
+      await waitFor(`after refresh ${run}`);
+    } finally {
+      await a.client.removeChannel(channel);
+    }
+  },
+});
