@@ -43,20 +43,21 @@ try {
     return { params, signature: signForm(SIM_AUTH_TOKEN, url, params) };
   });
 
+  const post = async (r: (typeof requests)[number]) => {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-twilio-signature': r.signature,
+      },
+      body: new URLSearchParams(r.params),
+    });
+    await res.body?.cancel();
+    return res.status;
+  };
+
   // Warm-up (module loading, connection pools), not measured.
-  await Promise.all(
-    requests.slice(0, 50).map(async (r) => {
-      const res = await fetch(url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/x-www-form-urlencoded',
-          'x-twilio-signature': r.signature,
-        },
-        body: new URLSearchParams(r.params),
-      });
-      await res.body?.cancel();
-    }),
-  );
+  await Promise.all(requests.slice(0, 50).map(post));
 
   const latencies: number[] = [];
   let errors = 0;
@@ -66,17 +67,9 @@ try {
     while (next < requests.length) {
       const r = requests[next++];
       const s = performance.now();
-      const res = await fetch(url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/x-www-form-urlencoded',
-          'x-twilio-signature': r.signature,
-        },
-        body: new URLSearchParams(r.params),
-      });
-      await res.body?.cancel();
+      const status = await post(r);
       latencies.push(performance.now() - s);
-      if (res.status !== 200) errors++;
+      if (status !== 200) errors++;
     }
   }));
   const secs = (performance.now() - t0) / 1000;

@@ -13,6 +13,11 @@
 --   response_rate  share of conversations with an inbound message in the window that got a reply
 --                  (manual or auto_reply, not failed/canceled) after their first inbound message
 --                  in the window; first_response_seconds: mean and median of that delay
+--   first_response_buckets  that delay's distribution (issue 7: the dashboard's chart): an array,
+--                  fastest band first, of {"from_seconds": a, "to_seconds": b, "conversations": n}
+--                  with a <= delay < b (to_seconds null for the last band): < 5 min, 5-15 min,
+--                  15-60 min, 1-4 h, 4-24 h, >= 24 h; counted in the same aggregate as the mean and
+--                  median, so they add up to responded_conversations; zeros when nothing answered
 --   by_channel     per channel {sent, received, delivered, failed}
 --   by_status      outbound rows per status (every status, zeros included)
 --   daily          one entry per day {date, sent, received, failed}, zeros included
@@ -115,7 +120,8 @@ begin
   into v_totals, v_channels, v_statuses, v_daily;
 
   -- First response per conversation: its first inbound message in the window, and the first
-  -- human or AI reply after it (messages_conversation_created_idx).
+  -- human or AI reply after it (messages_conversation_created_idx). Mean, median and the
+  -- distribution come from one aggregate over these per-conversation delays.
   with firsts as (
     select m.conversation_id, min(m.created_at) as first_in
     from public.messages m
@@ -142,6 +148,21 @@ begin
     'first_response_seconds', jsonb_build_object(
       'mean', round(avg(seconds), 1),
       'median', round((percentile_cont(0.5) within group (order by seconds))::numeric, 1)
+    ),
+    -- Band edges in seconds: 5 min, 15 min, 1 h, 4 h, 24 h; lower edge inclusive.
+    'first_response_buckets', jsonb_build_array(
+      jsonb_build_object('from_seconds', 0, 'to_seconds', 300,
+        'conversations', count(*) filter (where seconds < 300)),
+      jsonb_build_object('from_seconds', 300, 'to_seconds', 900,
+        'conversations', count(*) filter (where seconds >= 300 and seconds < 900)),
+      jsonb_build_object('from_seconds', 900, 'to_seconds', 3600,
+        'conversations', count(*) filter (where seconds >= 900 and seconds < 3600)),
+      jsonb_build_object('from_seconds', 3600, 'to_seconds', 14400,
+        'conversations', count(*) filter (where seconds >= 3600 and seconds < 14400)),
+      jsonb_build_object('from_seconds', 14400, 'to_seconds', 86400,
+        'conversations', count(*) filter (where seconds >= 14400 and seconds < 86400)),
+      jsonb_build_object('from_seconds', 86400, 'to_seconds', null,
+        'conversations', count(*) filter (where seconds >= 86400))
     )
   )
   into v_response
@@ -161,6 +182,6 @@ begin
 end;
 $$;
 comment on function public.analytics(uuid, integer) is
-  'Dashboard numbers for the last 7/30/90/365 days (security invoker: RLS decides; non-members get 42501): sent, received, delivered rate, failed, response rate, first-response mean/median, per channel, per status, per day.';
+  'Dashboard numbers for the last 7/30/90/365 days (security invoker: RLS decides; non-members get 42501): sent, received, delivered rate, failed, response rate, first-response mean/median and distribution (first_response_buckets: <5 min, 5-15 min, 15-60 min, 1-4 h, 4-24 h, >=24 h), per channel, per status, per day.';
 revoke all on function public.analytics(uuid, integer) from public, anon;
 grant execute on function public.analytics(uuid, integer) to authenticated, service_role;
