@@ -312,6 +312,13 @@ create trigger appointments_notify after insert or update of status, starts_at, 
 create or replace function private.appointment_deleted() returns trigger
 language plpgsql security definer set search_path = '' as $$
 begin
+  -- Deleted because its tenant or contact is being deleted: the messages go with them. Updating
+  -- them here would even fail when they were written in this transaction (their foreign keys are
+  -- re-checked against the row already gone).
+  if not exists (select 1 from public.tenants t where t.id = old.tenant_id)
+     or not exists (select 1 from public.contacts c where c.id = old.contact_id) then
+    return old;
+  end if;
   perform private.cancel_appointment_messages(old.id);
   return old;
 end;

@@ -1,7 +1,7 @@
 -- Appointment changes: confirmation, 24 h / 2 h reminders as scheduled rows (future only),
 -- rescheduling moves them, canceling cancels them, all following the tenant's automations.
 begin;
-select plan(41);
+select plan(44);
 
 create temp table x as select tests.inbound_tenant('apt-salon') as tenant_id;
 alter table x add column contact_id uuid, add column t0 timestamptz;
@@ -193,6 +193,19 @@ select is((pg_temp.msg('Tokyo', 'reminder_24h')).scheduled_for, '2030-01-14 01:0
 select is((select count(*)::integer from public.messages m where m.tenant_id = (select tenant_id from x)
   and m.direction = 'outbound' and m.appointment_id is null and m.status <> 'canceled'), 0,
   'every live appointment message is linked to its appointment');
+
+-- Deleting the whole business (or the contact) in the transaction that booked: the cascade takes
+-- the appointments and their messages without tripping over them.
+create temp table y as select tests.inbound_tenant('apt-gone') as tenant_id;
+insert into public.appointments (tenant_id, contact_id, service, starts_at, status)
+select tenant_id, tests.inbound_contact(tenant_id, 'Gone Soon', '+15550003699'), 'Cut',
+  now() + interval '3 days', 'booked' from y;
+select cmp_ok((select count(*)::int from public.messages where tenant_id = (select tenant_id from y)), '>', 0,
+  'the booking queued its messages');
+select lives_ok($$delete from public.tenants where id = (select tenant_id from y)$$,
+  'a tenant deleted in the same transaction takes its appointments and messages along');
+select is((select count(*)::int from public.messages where tenant_id = (select tenant_id from y)), 0,
+  'no message of the deleted tenant is left');
 
 select * from finish();
 rollback;
