@@ -32,7 +32,9 @@ begin
     error_code = null,
     error_message = null
   from r
-  where m.id = r.id and m.status in ('sending', 'queued');
+  -- As record_send_result: 'queued' only after a claim (attempts > 0); a row never handed out
+  -- cannot have been sent.
+  where m.id = r.id and (m.status = 'sending' or (m.status = 'queued' and m.attempts > 0));
   get diagnostics v_count = row_count;
   return v_count;
 end;

@@ -2,7 +2,7 @@
 -- opt-out, idempotency, stale results) and record_status_callback (forward only, first error
 -- kept, duplicates and out-of-order callbacks, unknown sids).
 begin;
-select plan(42);
+select plan(44);
 
 select tests.ob_isolate_queue();
 select tests.ob_tenant('ob-results') as tenant \gset
@@ -242,6 +242,17 @@ select is((private.record_status_callback('SMcb3', 'queued')).status, 'undeliver
   'informational statuses (queued) change nothing');
 select is(private.record_status_callback('SMnosuch', 'delivered'), null,
   'an unknown provider_sid returns null');
+
+-- The dispatcher's batch writer applies the same success rule as record_send_result.
+select tests.ob_isolate_queue();
+create temp table rs as select pg_temp.claim_one(:'conv') as claimed,
+  (tests.ob_send(:'conv')).id as unclaimed;
+select is(private.record_sends_succeeded(jsonb_build_array(
+    jsonb_build_object('id', (select claimed from rs), 'sid', 'SMbatch1', 'segments', 1),
+    jsonb_build_object('id', (select unclaimed from rs), 'sid', 'SMbatch2', 'segments', 1))),
+  1, 'record_sends_succeeded moves only the claimed row');
+select is((select status from public.messages where id = (select unclaimed from rs)), 'queued',
+  'a queued row never claimed is not marked sent by the batch writer either');
 
 select * from finish();
 rollback;
