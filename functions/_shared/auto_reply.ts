@@ -11,7 +11,14 @@
 //
 // When (which inbound messages get an auto-reply) is SQL: migrations/20261122007100.
 import { z } from 'zod';
-import { AiError, type AiProvider, modelFor, type ProviderName, providers } from './ai/index.ts';
+import {
+  type AiConfig,
+  AiError,
+  type AiProvider,
+  modelFor,
+  type ProviderName,
+  providers,
+} from './ai/index.ts';
 import {
   type AutoReplyContext,
   type Channel,
@@ -72,23 +79,13 @@ export interface AutoReplyOptions {
   provider?: (name: ProviderName) => AiProvider;
 }
 
-/** The AI settings of the function environment (functions/_shared/env.ts). */
-interface AiEnv {
-  ANTHROPIC_API_KEY?: string;
-  ANTHROPIC_BASE_URL?: string;
-  GEMINI_API_KEY?: string;
-  GEMINI_BASE_URL?: string;
-  AI_TIMEOUT_MS?: number;
-  AI_MAX_RETRIES?: number;
-}
-
 // The opt-out sentence of a message ("Reply STOP to unsubscribe.", "Text STOP to opt out"): kept
 // verbatim by an enhancement.
 const OPT_OUT = /[^.!?\n]*\b(?:reply|text|send|txt)\s+"?stop"?\b[^.!?\n]*[.!?]?/i;
 
 export function createAutoReplies(deps: Deps, opts: AutoReplyOptions = {}) {
   const { sql } = deps;
-  const provider = opts.provider ?? providers(deps.env as AiEnv);
+  const provider = opts.provider ?? providers(deps.env as AiConfig);
 
   async function record(row: AiRow, purpose: 'auto_reply' | 'enhance', c: CallRecord) {
     await sql`insert into public.ai_calls ${
