@@ -12,17 +12,21 @@ import { twilioClient } from '../functions/_shared/twilio.ts';
 import { throwawayCluster } from '../stack/cluster.ts';
 import { DEV_CREDENTIALS_KEY } from '../stack/functions.ts';
 import { FAKE_ACCOUNT_SID, FAKE_AUTH_TOKEN } from '../tests/fakes/twilio.ts';
+import { measureCpu, postgresPids } from './_cpu.ts';
 import { appendResults, pct } from './_results.ts';
+import { resetStatements, statementSettings, topStatements } from './_statements.ts';
 
 const TOTAL = Number(Deno.env.get('BENCH_MESSAGES') ?? 20_000);
 const TENANTS = 100;
 const CONCURRENCY = Number(Deno.env.get('BENCH_CONCURRENCY') ?? 64);
 const LOOPS = Number(Deno.env.get('BENCH_LOOPS') ?? 4);
-const BATCH = Number(Deno.env.get('BENCH_BATCH') ?? 500);
+const BATCH = Number(Deno.env.get('BENCH_BATCH') ?? 1000);
 const LATENCIES = (Deno.env.get('BENCH_LATENCIES') ?? '0,50').split(',').map(Number);
+// Repetitions per latency and peer; the median run is reported (single drains vary by ±15%).
+const REPS = Number(Deno.env.get('BENCH_REPS') ?? 3);
 
 console.log('preparing a throwaway cluster…');
-const db = await throwawayCluster({ seed: false });
+const db = await throwawayCluster({ seed: false, settings: statementSettings });
 const url = db.cluster.url();
 const sql = postgres(url, { max: 24, onnotice: () => {} });
 // The provider fake runs in its own process, as Twilio would be remote.
@@ -54,6 +58,16 @@ const fake = {
   },
 };
 const lines: string[] = [];
+const cpuLines: string[] = [];
+// Where the CPU went during each drain: this process (dispatcher or pg-boss client, and the
+// Twilio SDK both use), the cluster's Postgres processes, and the provider fake.
+const cpuGroups = {
+  client: () => [Deno.pid],
+  postgres: postgresPids(db.cluster.dir),
+  fake: () => [fakeProc.pid],
+};
+const perMessage = (cpu: Record<string, number>, n: number) =>
+  Object.entries(cpu).map(([k, ms]) => `${k} ${(ms / n).toFixed(3)}`).join(', ');
 
 try {
   // 100 tenants, one number each, TOTAL/100 contacts each, unlimited send rate.
@@ -86,120 +100,195 @@ try {
   });
   const tw = twilioClient({ accountSid: FAKE_ACCOUNT_SID, authToken: FAKE_AUTH_TOKEN }, fake.url);
 
-  for (const latency of LATENCIES) {
-    await fake.setLatency(latency);
+  const d = createDispatcher({ env, sql });
 
-    // --- Switchboard's dispatcher ------------------------------------------------------------
+  /** Queues `n` SMS and drains them with the dispatcher; checks the rows and the fake's posts. */
+  const runOurs = async (n: number) => {
     const before = (await fake.stats()).creates;
     await sql`insert into public.messages (tenant_id, conversation_id, contact_id, direction,
                 channel, kind, body, status)
               select cv.tenant_id, cv.id, cv.contact_id, 'outbound', 'sms', 'transactional',
                 'Bench message ' || cv.id, 'queued'
                 from public.conversations cv
-               limit ${TOTAL}`;
+               limit ${n}`;
+    // As autovacuum would soon after a bulk insert: both peers get fresh statistics.
+    await sql`analyze public.messages`;
     const t0 = performance.now();
-    const d = createDispatcher({ env, sql });
-    let sent = 0;
-    for (;;) {
-      // drain() runs DISPATCH_LOOPS rounds side by side, as the deployed function does.
-      const s = await d.drain(600_000, BATCH);
-      sent += s.sent;
-      if (s.claimed === 0) break;
-    }
+    const { cpu } = await measureCpu(cpuGroups, async () => {
+      for (;;) {
+        // drain() runs DISPATCH_LOOPS rounds side by side, as the deployed function does.
+        const s = await d.drain(600_000, BATCH);
+        if (s.claimed === 0) break;
+      }
+    });
     const secs = (performance.now() - t0) / 1000;
     const [q] = await sql`
       select count(*) filter (where status = 'sent')::int as sent,
-             count(*) filter (where status <> 'sent')::int as other,
              count(distinct provider_sid)::int as sids,
              percentile_cont(0.5) within group (order by extract(epoch from sent_at - created_at)) as p50,
              percentile_cont(0.99) within group (order by extract(epoch from sent_at - created_at)) as p99
         from public.messages where body like 'Bench message %'`;
     const posts = (await fake.stats()).creates - before;
-    const ours = {
+    await sql`delete from public.messages where body like 'Bench message %'`;
+    return {
       rate: q.sent / secs,
       p50: q.p50 * 1000,
       p99: q.p99 * 1000,
-      lost: TOTAL - q.sent,
+      lost: n - q.sent,
       dup: posts - q.sids,
+      cpu,
     };
-    console.log(
-      `dispatcher @${latency} ms: ${JSON.stringify(ours)} (${sent} sent in ${secs.toFixed(1)} s)`,
-    );
-    await sql`delete from public.messages where body like 'Bench message %'`;
+  };
 
-    // --- pg-boss peer: same rows' worth of jobs, same Twilio call ----------------------------
-    if (Deno.env.get('BENCH_NO_PEER')) continue;
+  // --- pg-boss peer: the same number of jobs, the same Twilio call -----------------------------
+  // The same messages as the dispatcher's: body 'Bench message <conversation id>', to the
+  // contact from the tenant's number, with a StatusCallback carrying an id (as ours has).
+  const targets = await sql<{ phone: string; from: string; conversation: string }[]>`
+    select c.phone, n.e164 as from, cv.id as conversation from public.contacts c
+      join public.phone_numbers n on n.tenant_id = c.tenant_id
+      join public.conversations cv on cv.contact_id = c.id limit ${TOTAL}`;
+  let queues = 0;
+
+  const runBoss = async (n: number) => {
+    // Started for its own drain only: its supervisor's maintenance must not run during ours.
     const boss = new PgBoss({ connectionString: url, schema: 'pgboss_bench', max: 24 });
-    boss.on('error', (e) => console.error('pg-boss:', e.message));
+    let stopped = false;
+    // Once stopped, its leftover pool only reports the cluster going away at the end.
+    boss.on('error', (e) => stopped || console.error('pg-boss:', e.message));
     await boss.start();
-    const queue = `sms-${latency}`;
+    const queue = `sms-${++queues}`;
     await boss.createQueue(queue);
-    const targets = await sql<{ phone: string; from: string }[]>`
-      select c.phone, n.e164 as from from public.contacts c
-        join public.phone_numbers n on n.tenant_id = c.tenant_id limit ${TOTAL}`;
     const latencies: number[] = [];
-    let done = 0;
     const enqueuedAt = Date.now();
-    for (let i = 0; i < targets.length; i += 1000) {
+    for (let i = 0; i < n; i += 1000) {
       await boss.insert(
         queue,
-        targets.slice(i, i + 1000).map((t) => ({
+        targets.slice(i, Math.min(n, i + 1000)).map((t) => ({
           name: queue,
-          data: { to: t.phone, from: t.from },
+          data: { to: t.phone, from: t.from, conversation: t.conversation },
         })),
       );
     }
+    await sql`analyze pgboss_bench.job`;
     const b0 = performance.now();
     // The peer drains with pg-boss's own claim (fetch: SKIP LOCKED) and complete, in as many
     // loops of 64 as give the dispatcher's in-flight limit (loops x concurrency), with no
     // polling delay between batches.
     const loops = Math.max(1, Math.round((CONCURRENCY * LOOPS) / 64));
-    await Promise.all(Array.from({ length: loops }, async () => {
-      for (;;) {
-        const jobs = await boss.fetch<{ to: string; from: string }>(queue, { batchSize: 64 });
-        if (!jobs.length) break;
-        await Promise.all(
-          jobs.map((j) =>
-            tw.messages.create({ to: j.data.to, from: j.data.from, body: 'Bench message' })
-          ),
-        );
-        await boss.complete(queue, jobs.map((j) => j.id));
-        const now = Date.now();
-        for (let k = 0; k < jobs.length; k++) latencies.push(now - enqueuedAt);
-        done += jobs.length;
-      }
-    }));
+    const { cpu } = await measureCpu(
+      cpuGroups,
+      () =>
+        Promise.all(Array.from({ length: loops }, async () => {
+          for (;;) {
+            const jobs = await boss.fetch<{ to: string; from: string; conversation: string }>(
+              queue,
+              { batchSize: 64 },
+            );
+            if (!jobs.length) break;
+            await Promise.all(
+              jobs.map((j) =>
+                tw.messages.create({
+                  to: j.data.to,
+                  from: j.data.from,
+                  body: `Bench message ${j.data.conversation}`,
+                  statusCallback: `${env.PUBLIC_FUNCTIONS_URL}/twilio-status?mid=${j.id}`,
+                })
+              ),
+            );
+            await boss.complete(queue, jobs.map((j) => j.id));
+            const now = Date.now();
+            for (let k = 0; k < jobs.length; k++) latencies.push(now - enqueuedAt);
+          }
+        })),
+    );
     const bsecs = (performance.now() - b0) / 1000;
     const [{ completed }] = await sql`
       select count(*)::int as completed from pgboss_bench.job
        where name = ${queue} and state = 'completed'`;
     await boss.stop({ graceful: true, wait: true, timeout: 5000 });
+    stopped = true;
     latencies.sort((a, b) => a - b);
-    const peer = {
+    return {
       rate: completed / bsecs,
       p50: pct(latencies, 50),
       p99: pct(latencies, 99),
-      lost: targets.length - completed,
-      handled: done,
+      lost: n - completed,
+      cpu,
     };
-    console.log(`pg-boss    @${latency} ms: ${JSON.stringify(peer)}`);
+  };
+
+  await resetStatements(sql);
+  // Warm-up of both (JIT, pools, plans), not measured.
+  await fake.setLatency(0);
+  // A quarter of the workload each: the JIT and the plan caches reach their steady state (shorter
+  // warm-ups left the dispatcher's first measured drain ~20% slower than its third).
+  const warm = Math.max(1000, Math.floor(TOTAL / 4));
+  await runOurs(warm);
+  if (!Deno.env.get('BENCH_NO_PEER')) await runBoss(warm);
+  await topStatements(sql, 'warm-up');
+
+  type Run = Awaited<ReturnType<typeof runOurs>> | Awaited<ReturnType<typeof runBoss>>;
+  // The run whose rate is the median of the repetitions (its latencies and CPU go with it).
+  const median = <T extends Run>(runs: T[]): T =>
+    [...runs].sort((x, y) => x.rate - y.rate)[Math.floor(runs.length / 2)];
+  for (const latency of LATENCIES) {
+    await fake.setLatency(latency);
+    const oursRuns: Awaited<ReturnType<typeof runOurs>>[] = [];
+    const peerRuns: Awaited<ReturnType<typeof runBoss>>[] = [];
+    // Alternating repetitions: background work (autovacuum, pg_cron) lands on both sides.
+    for (let rep = 0; rep < REPS; rep++) {
+      const o = await runOurs(TOTAL);
+      oursRuns.push(o);
+      console.log(`dispatcher @${latency} ms #${rep + 1}: ${JSON.stringify(o)}`);
+      await topStatements(sql, `dispatcher @${latency} ms`);
+      if (Deno.env.get('BENCH_NO_PEER')) continue;
+      const b = await runBoss(TOTAL);
+      peerRuns.push(b);
+      console.log(`pg-boss    @${latency} ms #${rep + 1}: ${JSON.stringify(b)}`);
+      await topStatements(sql, `pg-boss @${latency} ms`);
+    }
+    if (!peerRuns.length) continue;
+    const ours = median(oursRuns);
+    const peer = median(peerRuns);
+    const lost = oursRuns.reduce((a, r) => a + r.lost, 0);
+    const dup = oursRuns.reduce((a, r) => a + r.dup, 0);
+    const rates = (rs: Run[]) => rs.map((r) => r.rate.toFixed(0)).join(', ');
+    console.log(
+      `@${latency} ms median: dispatcher ${ours.rate.toFixed(0)} msg/s, pg-boss ${
+        peer.rate.toFixed(0)
+      } msg/s, ratio ${(ours.rate / peer.rate).toFixed(2)}`,
+    );
     lines.push(
-      `| ${latency} ms | ${ours.rate.toFixed(0)} msg/s | ${ours.p50.toFixed(0)} / ${
-        ours.p99.toFixed(0)
-      } ms | ${ours.lost} / ${ours.dup} | ${peer.rate.toFixed(0)} msg/s | ${
-        peer.p50.toFixed(0)
-      } / ${peer.p99.toFixed(0)} ms | ${(ours.rate / peer.rate).toFixed(2)}× |`,
+      `| ${latency} ms | ${ours.rate.toFixed(0)} msg/s (${rates(oursRuns)}) | ${
+        ours.p50.toFixed(0)
+      } / ${ours.p99.toFixed(0)} ms | ${lost} / ${dup} | ${peer.rate.toFixed(0)} msg/s (${
+        rates(peerRuns)
+      }) | ${peer.p50.toFixed(0)} / ${peer.p99.toFixed(0)} ms | ${
+        (ours.rate / peer.rate).toFixed(2)
+      }× |`,
+    );
+    cpuLines.push(
+      `| ${latency} ms | ${perMessage(ours.cpu, TOTAL)} | ${perMessage(peer.cpu, TOTAL)} |`,
     );
   }
   if (!Deno.env.get('BENCH_DRY')) {
     await appendResults(`Dispatch: ${TOTAL} SMS across ${TENANTS} tenants (bench/dispatch.ts)`, [
       `Fake Twilio on loopback (its own process), dispatcher ${LOOPS} rounds in flight x ${CONCURRENCY} sends, batch ${BATCH};`,
-      `pg-boss 11 (fetch/complete loops, same in-flight limit, no polling gaps) with the same Twilio SDK call. Queue-to-sent latency`,
-      `counts from the moment all rows/jobs were enqueued (a drain, so p99 ≈ the drain time).`,
+      `pg-boss 11 (fetch/complete loops, same in-flight limit, no polling gaps) with the same Twilio SDK call. The dispatcher`,
+      `keeps its send slots fed between claims; each pg-boss loop sends its 64 and completes them before fetching again`,
+      `(pg-boss's own fetch/complete pattern), which costs it idle slots when latency is high. Queue-to-sent latency`,
+      `counts from the moment all rows/jobs were enqueued (a drain, so p99 ≈ the drain time). ${REPS} alternating`,
+      `repetitions per latency: the median run is shown, every run's rate in brackets; lost / duplicated sum all runs.`,
       '',
       '| added latency | dispatcher | p50 / p99 queue→sent | lost / duplicated | pg-boss | pg-boss p50 / p99 | ratio |',
       '| --- | --- | --- | --- | --- | --- | --- |',
       ...lines,
+      '',
+      'CPU ms per message during the drain (this process = dispatcher or pg-boss client with the Twilio SDK):',
+      '',
+      '| added latency | dispatcher | pg-boss |',
+      '| --- | --- | --- |',
+      ...cpuLines,
     ]);
   }
 } finally {

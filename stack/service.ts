@@ -3,6 +3,8 @@
 
 export interface ChildService {
   name: string;
+  /** OS process id (benchmarks account CPU per process). */
+  pid: number;
   logFile: string;
   /** Resolves with the exit code when the child exits, whoever stopped it. */
   exited: Promise<number>;
@@ -39,6 +41,7 @@ export async function spawnService(
   });
   return {
     name: opts.name,
+    pid: child.pid,
     logFile: opts.logFile,
     exited,
     async stop() {

@@ -4,7 +4,7 @@
 //
 // Round trips are batched so that the provider call dominates: one claim, one context query,
 // one statement picking senders and writing the attempt rows for the whole batch (before any
-// request leaves), and results written back in small groups.
+// request leaves), and results written back in groups, one group at a time.
 import type postgres from 'postgres';
 import { z } from 'zod';
 import { requireServiceRole } from '../_shared/auth.ts';
@@ -45,6 +45,8 @@ export interface DispatchStats {
   failed: number;
   unknown: number;
   reconciled: number;
+  /** Claimed but not sent before the lease ran short (left for a later claim). */
+  deferred: number;
 }
 
 const emptyStats = (): DispatchStats => ({
@@ -54,6 +56,7 @@ const emptyStats = (): DispatchStats => ({
   failed: 0,
   unknown: 0,
   reconciled: 0,
+  deferred: 0,
 });
 
 export interface Claimed {
@@ -108,6 +111,59 @@ async function sha256(s: string): Promise<string> {
 
 const bare = (a: string | null | undefined) => (a ?? '').replace(/^whatsapp:/, '');
 
+const GROUP_MAX = 500;
+/** Time a send needs after its start to settle within the lease, beyond the provider timeout. */
+const LEASE_MARGIN_MS = 5_000;
+
+/**
+ * At most `size` sends at once across all rounds of a drain; the rest wait in order. `room(n)`
+ * resolves once fewer than `n` sends are waiting: the moment to claim the next batch, so that
+ * senders never run dry between rounds while claimed rows stay under their lease in the database
+ * rather than queueing here. One claimer at a time gets room, and the batch it is about to add
+ * counts as waiting until it calls the release it was given (after handing its sends over).
+ */
+export function sendSlots(size: number) {
+  let active = 0;
+  let reserved = 0;
+  const waiting: (() => void)[] = [];
+  const claimers: { n: number; resolve: (release: () => void) => void }[] = [];
+  const wakeClaimer = () => {
+    const c = claimers[0];
+    if (!c || waiting.length + reserved >= c.n) return;
+    claimers.shift();
+    reserved += c.n;
+    let released = false;
+    c.resolve(() => {
+      if (released) return;
+      released = true;
+      reserved -= c.n;
+      wakeClaimer();
+    });
+  };
+  return {
+    async run<T>(fn: () => Promise<T>): Promise<T> {
+      if (active < size) active++;
+      else await new Promise<void>((r) => waiting.push(r));
+      try {
+        return await fn();
+      } finally {
+        // The slot passes straight to the next waiting send.
+        const next = waiting.shift();
+        if (next) next();
+        else active--;
+        wakeClaimer();
+      }
+    },
+    room(n: number): Promise<() => void> {
+      return new Promise((resolve) => {
+        claimers.push({ n, resolve });
+        wakeClaimer();
+      });
+    },
+  };
+}
+type SendSlots = ReturnType<typeof sendSlots>;
+
 /**
  * Writes results in groups, in one transaction per group: accepted sends set-based
  * (private.record_sends_succeeded), errors and reconciled sends through record_send_result (its
@@ -116,12 +172,33 @@ const bare = (a: string | null | undefined) => (a ?? '').replace(/^whatsapp:/, '
 function resultWriter(sql: postgres.Sql) {
   let pending: { r: Result; done: () => void; fail: (e: unknown) => void }[] = [];
   let timer: ReturnType<typeof setTimeout> | undefined;
-  async function flush() {
+  let writing = false;
+  // One group is written at a time and the next one collects meanwhile, so groups grow with the
+  // load (fewer calls, plans and commits per row) while an idle writer starts within 5 ms.
+  function schedule() {
+    if (writing || !pending.length) return;
+    if (pending.length >= GROUP_MAX) void writeGroup();
+    else timer ??= setTimeout(() => void writeGroup(), 5);
+  }
+  async function writeGroup() {
     clearTimeout(timer);
     timer = undefined;
-    const group = pending;
-    pending = [];
+    if (writing) return;
+    const group = pending.slice(0, GROUP_MAX);
+    pending = pending.slice(group.length);
     if (!group.length) return;
+    writing = true;
+    try {
+      await writeResults(group);
+    } finally {
+      writing = false;
+      // What arrived meanwhile has waited long enough.
+      if (pending.length) void writeGroup();
+    }
+  }
+  async function writeResults(
+    group: { r: Result; done: () => void; fail: (e: unknown) => void }[],
+  ) {
     const ok = group.filter((g) => g.r.outcome === 'sent').map((g) => g.r);
     const other = group.filter((g) => g.r.outcome !== 'sent').map((g) => ({
       permanent: false,
@@ -144,7 +221,10 @@ function resultWriter(sql: postgres.Sql) {
               update private.send_attempts a
                  set outcome = r.outcome, provider_sid = r.sid, finished_at = now()
                 from r
-               where a.message_id = r.id and a.outcome in ('pending', 'unknown')
+               -- The ids as an array let the planner look attempts up by key (see
+               -- 20261122006500_settle_attempts_by_key.sql).
+               where a.message_id = any(${other.map((r) => r.id)}::uuid[])
+                 and a.message_id = r.id and a.outcome in ('pending', 'unknown')
               returning 1
             )
             select (private.record_send_result(
@@ -158,18 +238,23 @@ function resultWriter(sql: postgres.Sql) {
       });
       for (const g of group) g.done();
     } catch (e) {
-      for (const g of group) g.fail(e);
+      // One bad row must not cost the others their write (they would wait out their lease and
+      // be reconciled one Twilio lookup each): write them one by one.
+      if (group.length === 1) return group[0].fail(e);
+      for (const g of group) await writeResults([g]);
     }
   }
   return {
     write(r: Result): Promise<void> {
       return new Promise((done, fail) => {
         pending.push({ r, done, fail });
-        if (pending.length >= 64) void flush();
-        else timer ??= setTimeout(() => void flush(), 5);
+        schedule();
       });
     },
-    flush,
+    /** Starts writing what is pending now instead of after the timer (callers await their rows). */
+    flush() {
+      if (!writing && pending.length) void writeGroup();
+    },
   };
 }
 
@@ -191,6 +276,11 @@ export function createDispatcher(deps: Deps, opts: DispatchOptions = {}) {
   };
   const writer = resultWriter(sql);
 
+  /**
+   * Claims (its own statement, committed at once) and then reads what sending needs. Not one
+   * statement: claim_due_messages takes fresh snapshots inside, so it can claim a row whose new
+   * contact or conversation an outer statement's older snapshot would not see yet.
+   */
   async function claim(batch: number): Promise<Claimed[]> {
     const ids = await sql<{ id: string }[]>`
       select id from private.claim_due_messages(
@@ -482,14 +572,42 @@ export function createDispatcher(deps: Deps, opts: DispatchOptions = {}) {
     count(stats, r);
   }
 
-  /** One claim + send round. */
-  async function runOnce(batch = env.DISPATCH_BATCH): Promise<DispatchStats> {
+  /**
+   * One claim + send round. `creds` caches each tenant's Twilio credentials for one invocation
+   * (a drain's rounds share it), so a changed credential applies from the next invocation.
+   */
+  async function runOnce(
+    batch = env.DISPATCH_BATCH,
+    creds = new Map<string, Promise<TwilioCreds | null>>(),
+  ): Promise<DispatchStats> {
+    const round = await startRound(
+      batch,
+      creds,
+      sendSlots(env.DISPATCH_CONCURRENCY),
+    );
+    await round.settled;
+    return round.stats;
+  }
+
+  /**
+   * Claims a batch, prepares it and hands its sends to `slots`; resolves once they are all
+   * handed over, with `settled` resolving when every result is written. `stats` fills up as
+   * sends finish.
+   */
+  async function startRound(
+    batch: number,
+    creds: Map<string, Promise<TwilioCreds | null>>,
+    slots: SendSlots,
+  ): Promise<{ stats: DispatchStats; settled: Promise<void> }> {
     const stats = emptyStats();
+    // The lease runs from the claim; a send that could still be in flight when it ends is not
+    // started (another dispatcher may requeue and reconcile the row by then).
+    const sendBy = Date.now() + env.DISPATCH_LEASE_SECONDS * 1000 - env.TWILIO_TIMEOUT_MS -
+      LEASE_MARGIN_MS;
     const rows = await claim(batch);
     stats.claimed = rows.length;
     const twilioReady: { m: Claimed; tw: TwilioClient; to: string }[] = [];
     const mails: Claimed[] = [];
-    const creds = new Map<string, Promise<TwilioCreds | null>>();
 
     // Per message work that needs its own round trips (rare: reconciles, templates, errors).
     await pool(rows, async (m) => {
@@ -505,7 +623,11 @@ export function createDispatcher(deps: Deps, opts: DispatchOptions = {}) {
         }
         if (m.channel === 'email') return void mails.push(m);
         let c = creds.get(m.tenant_id);
-        if (!c) creds.set(m.tenant_id, c = tenantCreds(sql, env, m.tenant_id));
+        if (!c) {
+          creds.set(m.tenant_id, c = tenantCreds(sql, env, m.tenant_id));
+          // A failed lookup is not remembered: the next round asks again.
+          c.catch(() => creds.delete(m.tenant_id));
+        }
         const cr = await c;
         if (!cr) {
           return await record(
@@ -542,37 +664,69 @@ export function createDispatcher(deps: Deps, opts: DispatchOptions = {}) {
     // A sender moves on to its next message while its result is being written (in groups).
     const writes: Promise<void>[] = [];
     const logFailure = (e: unknown) => console.error('[dispatch] send failed:', e);
-    await pool(sends, async (send) => {
-      try {
-        writes.push(record(stats, await send()).catch(logFailure));
-      } catch (e) {
-        logFailure(e);
-      }
+    const sent = sends.map((send) =>
+      slots.run(async () => {
+        if (Date.now() > sendBy) {
+          // Left 'sending' under its lease (with its attempt row 'pending', if written): the
+          // claim after expire_leases reconciles with the provider first, then sends.
+          stats.deferred++;
+          return;
+        }
+        try {
+          writes.push(record(stats, await send()).catch(logFailure));
+        } catch (e) {
+          logFailure(e);
+        }
+      })
+    );
+    const settled = Promise.all(sent).then(async () => {
+      writer.flush();
+      await Promise.all(writes);
     });
-    await writer.flush();
-    await Promise.all(writes);
-    return stats;
+    return { stats, settled };
   }
 
   /** Rounds until nothing is due or the time budget is spent. */
   async function drain(maxMillis = 20_000, batch = env.DISPATCH_BATCH): Promise<DispatchStats> {
     const total = emptyStats();
     const deadline = Date.now() + maxMillis;
-    // Two rounds in flight overlap one batch's claim with another's sends (SKIP LOCKED keeps
-    // them apart).
+    const creds = new Map<string, Promise<TwilioCreds | null>>();
+    // DISPATCH_LOOPS rounds claim side by side (SKIP LOCKED keeps them apart) and feed one pool
+    // of LOOPS x CONCURRENCY send slots; a loop claims its next batch as soon as fewer than a
+    // batch of sends is waiting, so sending never pauses for a claim or for a round's last
+    // slow sends.
+    const slots = sendSlots(env.DISPATCH_LOOPS * env.DISPATCH_CONCURRENCY);
+    const rounds: Promise<void>[] = [];
+    const add = (s: DispatchStats) => {
+      for (const k of Object.keys(total) as (keyof DispatchStats)[]) total[k] += s[k];
+    };
     const loop = async () => {
       while (Date.now() < deadline) {
-        const s = await runOnce(batch);
-        for (const k of Object.keys(total) as (keyof DispatchStats)[]) total[k] += s[k];
+        const release = await slots.room(batch);
+        if (Date.now() >= deadline) return release();
+        let round;
+        try {
+          round = await startRound(batch, creds, slots);
+        } finally {
+          release();
+        }
+        const r = round;
+        rounds.push(r.settled.then(() => add(r.stats)));
         // The claim may return fewer than asked while more is due (rate limits, rows another
         // claim holds): stop only when a round found nothing.
-        if (s.claimed === 0) break;
+        if (r.stats.claimed === 0) break;
       }
     };
     // An auto-reply still in its debounce (a burst being collected, ~2 s) is waited for within
     // the time budget instead of being left to the next kick or cron minute.
     for (;;) {
-      await Promise.all(Array.from({ length: env.DISPATCH_LOOPS }, loop));
+      const loops = await Promise.allSettled(
+        Array.from({ length: env.DISPATCH_LOOPS }, loop),
+      );
+      // Rounds already sending finish and record their results even when a claim failed.
+      await Promise.all(rounds);
+      const failed = loops.find((l): l is PromiseRejectedResult => l.status === 'rejected');
+      if (failed) throw failed.reason;
       const left = deadline - Date.now();
       const wait = left > 0 ? await autoReplies.debounceWaitMs(left) : null;
       if (wait === null || wait >= left) break;

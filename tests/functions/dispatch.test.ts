@@ -3,7 +3,11 @@
 // database write (nothing lost, nothing sent twice), STOP, the WhatsApp window, quiet hours,
 // templates, and email through Resend and a real SMTP server with threading.
 import assert from 'node:assert/strict';
-import { createDispatcher, type DispatchOptions } from '../../functions/dispatch/handler.ts';
+import {
+  createDispatcher,
+  type DispatchOptions,
+  sendSlots,
+} from '../../functions/dispatch/handler.ts';
 import { createHandler as inboundHandler } from '../../functions/twilio-inbound/handler.ts';
 import { type FakeTwilio, startFakeTwilio } from '../fakes/twilio.ts';
 import { startFakeResend } from '../fakes/resend.ts';
@@ -115,6 +119,36 @@ test('sticky sender, least-recently-used rotation, messaging service fallback', 
   });
 });
 
+test('a number another dispatcher is touching does not hold this one up', async () => {
+  await withFake(async (fake) => {
+    const t = await makeTenant();
+    const n = await addNumber(t.id, { last_used_at: new Date(Date.now() - 60_000) });
+    const c = await makeContact(t.id);
+    await queue(t.id, c.id);
+    // Another round's open transaction holds the number's row (as its pick_senders does until it
+    // commits). Should the dispatcher wait for it, the guard ends that transaction after 5 s and
+    // the timing below fails.
+    const other = await sql().reserve();
+    const d = dispatcher(fake);
+    let guard: ReturnType<typeof setTimeout> | undefined;
+    try {
+      await other`begin`;
+      await other`select 1 from public.phone_numbers where id = ${n.id} for no key update`;
+      guard = setTimeout(() => void other`rollback`.catch(() => {}), 5_000);
+      const started = performance.now();
+      const stats = await d.drain(10_000);
+      const took = performance.now() - started;
+      assert.equal(stats.sent, 1, 'sent while the number was locked elsewhere');
+      assert.ok(took < 3_000, `waited ${took.toFixed(0)} ms for the other transaction`);
+      assert.equal(createsTo(fake, c.phone!)[0].form.From, n.e164);
+    } finally {
+      clearTimeout(guard);
+      await other`rollback`.catch(() => {});
+      other.release();
+    }
+  });
+});
+
 test('provider errors: permanent fail at once, 21610 opts out, transient retry later', async () => {
   await withFake(async (fake) => {
     const t = await makeTenant();
@@ -159,6 +193,72 @@ test('provider errors: permanent fail at once, 21610 opts out, transient retry l
     assert.equal(row.attempts, 2);
     assert.equal(row.error_code, null);
   });
+});
+
+test('a send that could outlast its lease is not started; the next claim sends it once', async () => {
+  await withFake(async (fake) => {
+    const t = await makeTenant();
+    await addNumber(t.id);
+    const c = await makeContact(t.id);
+    const id = await queue(t.id, c.id);
+    // A 6 s lease cannot hold a 2 s provider timeout plus the 5 s margin: nothing may start.
+    const short = dispatcher(fake, {}, { DISPATCH_LEASE_SECONDS: '6', TWILIO_TIMEOUT_MS: '2000' });
+    const s1 = await short.drain(10_000);
+    assert.equal(s1.claimed, 1);
+    assert.equal(s1.deferred, 1);
+    assert.equal(createsTo(fake, c.phone!).length, 0, 'nothing reached Twilio');
+    assert.equal((await message(id)).status, 'sending');
+
+    await expireLease(id);
+    const s2 = await dispatcher(fake).drain(10_000);
+    assert.equal(s2.sent, 1);
+    assert.equal((await message(id)).status, 'sent');
+    assert.equal(createsTo(fake, c.phone!).length, 1, 'sent exactly once');
+  });
+});
+
+test('send slots: never more than their size at once, one claimer at a time', async () => {
+  const slots = sendSlots(3);
+  let running = 0;
+  let peak = 0;
+  const gates: (() => void)[] = [];
+  const task = () =>
+    slots.run(async () => {
+      running++;
+      peak = Math.max(peak, running);
+      await new Promise<void>((r) => gates.push(r));
+      running--;
+    });
+  const tasks = Array.from({ length: 7 }, task);
+  await Promise.resolve();
+  assert.equal(running, 3, 'three started');
+  // 4 sends are waiting: a claimer asking for room below 4 waits, one below 5 gets it.
+  let first = false;
+  let second = false;
+  const releaseFirst = slots.room(5).then((release) => {
+    first = true;
+    return release;
+  });
+  const secondRoom = slots.room(5).then((release) => {
+    second = true;
+    return release;
+  });
+  await Promise.resolve();
+  await Promise.resolve();
+  assert.equal(first, true, 'room below 5 with 4 waiting');
+  assert.equal(second, false, "the first claimer's batch counts as waiting until released");
+  (await releaseFirst)();
+  // Still 4 waiting and nothing reserved: the second claimer gets room now.
+  (await secondRoom)();
+  assert.equal(second, true);
+  // Open the gates one by one, letting each finished send hand its slot on (bounded, so a broken
+  // hand-over fails the test instead of spinning).
+  for (let i = 0; i < 100 && (gates.length || running); i++) {
+    gates.shift()?.();
+    await new Promise((r) => setTimeout(r, 0));
+  }
+  await Promise.all(tasks);
+  assert.equal(peak, 3);
 });
 
 test('timeout before Twilio took it: unknown outcome, reconciled as absent, sent once', async () => {
