@@ -19,10 +19,12 @@ const input = JSON.parse(Deno.env.get('BENCH_INPUT')!) as {
 
 function requests(n: number) {
   const sids: string[] = [];
+  const sent: { body: string; signature: string }[] = [];
   const list = Array.from({ length: n }, (_, i) => {
-    const retry = i > 100 && i % 20 === 0;
-    const sid = retry ? sids[Math.floor(Math.random() * sids.length)] : newSid('SM');
-    if (!retry) sids.push(sid);
+    // Every 20th request repeats an earlier one exactly, as Twilio's retries do.
+    if (i > 100 && i % 20 === 0) return sent[Math.floor(Math.random() * sent.length)];
+    const sid = newSid('SM');
+    sids.push(sid);
     const params = {
       MessageSid: sid,
       AccountSid: input.accountSid,
@@ -31,10 +33,12 @@ function requests(n: number) {
       Body: `Bench inbound ${sid}`,
       NumMedia: '0',
     };
-    return {
+    const r = {
       body: new URLSearchParams(params).toString(),
       signature: signForm(input.authToken, input.url, params),
     };
+    sent.push(r);
+    return r;
   });
   return { list, sids };
 }
@@ -48,9 +52,13 @@ async function post(url: string, r: { body: string; signature: string }) {
     },
     body: r.body,
   });
-  await res.arrayBuffer();
+  const text = await res.text();
+  if (res.status !== 200 && !firstError) firstError = `${res.status} ${text.slice(0, 300)}`;
   return res.status;
 }
+
+/** The first non-200 answer, to say why in the output. */
+let firstError = '';
 
 /** `concurrency` loops, each posting its next request as soon as the last one answered. */
 async function load(url: string, list: { body: string; signature: string }[]) {
@@ -74,6 +82,7 @@ async function load(url: string, list: { body: string; signature: string }[]) {
     p50: pct(latencies, 50),
     p99: pct(latencies, 99),
     errors,
+    firstError,
   };
 }
 

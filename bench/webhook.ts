@@ -10,6 +10,7 @@ import postgres from 'postgres';
 import { throwawayCluster } from '../stack/cluster.ts';
 import { ROOT } from '../stack/database.ts';
 import { freePort } from '../stack/ports.ts';
+import { logTail } from '../stack/service.ts';
 import { startStack } from '../stack/stack.ts';
 import { SIM_ACCOUNT_SID, SIM_AUTH_TOKEN } from '../stack/twilio_simulator.ts';
 import { cpuSnapshot, type Groups, postgresPids } from './_cpu.ts';
@@ -26,6 +27,7 @@ interface LoadResult {
   p50: number;
   p99: number;
   errors: number;
+  firstError: string;
   sids: string[];
   warm: string[];
   cpu: Record<string, number>;
@@ -143,11 +145,16 @@ try {
     p50: +r.p50.toFixed(1),
     p99: +r.p99.toFixed(1),
     errors: r.errors,
+    ...(r.firstError ? { first_error: r.firstError } : {}),
     cpu_ms_per_request: perWebhook(r.cpu),
   });
   console.log('webhooks:', JSON.stringify({ ...fmt(real), lost, duplicated }));
+  if (real.firstError && functions) {
+    console.log(`functions server log, last lines:\n${await logTail(functions.logFile, 15)}`);
+  }
   console.log('floor, empty TwiML:', JSON.stringify(fmt(direct)));
   console.log('floor, empty TwiML behind the proxy:', JSON.stringify(fmt(proxied)));
+  console.log(`webhooks/s over the proxy floor's: ${(real.rate / proxied.rate).toFixed(2)}`);
   if (!Deno.env.get('BENCH_DRY')) {
     const row = (name: string, r: LoadResult, extra: string) =>
       `| ${name} | ${r.rate.toFixed(0)} | ${r.p50.toFixed(1)} ms | ${
@@ -164,6 +171,10 @@ try {
       row('gateway -> functions -> record_inbound', real, `${lost} / ${duplicated}`),
       row('floor: empty TwiML', direct, '-'),
       row('floor: proxy -> empty TwiML', proxied, '-'),
+      '',
+      `Webhooks/s as a share of the proxy floor's requests/s in this run: ${
+        (real.rate / proxied.rate).toFixed(2)
+      } (the machine's speed varies between runs; this ratio much less).`,
     ]);
   }
 } finally {

@@ -1,13 +1,14 @@
 // Inbound SMS / WhatsApp from Twilio. The signature is checked with the auth token of the tenant
 // owning the `To` number (or the platform token), before anything is parsed or stored; the
-// message is recorded idempotently on MessageSid by SQL (public.record_inbound), and Twilio gets
-// empty TwiML at once.
+// message is recorded idempotently on MessageSid by SQL (public.record_inbound, grouped with
+// concurrent webhooks: record_batch.ts), and Twilio gets empty TwiML once it is committed.
 import { z } from 'zod';
 import { type Deps, lazyHandler } from '../_shared/context.ts';
 import { platformCreds, tenantCreds } from '../_shared/credentials.ts';
 import { errorResponse, HttpError, wrap } from '../_shared/http.ts';
 import type { TwilioCreds } from '../_shared/twilio.ts';
 import { assertJsonOk, readTwilioWebhook, signedByAny, twiml } from '../_shared/webhook.ts';
+import { inboundRecorder } from './record_batch.ts';
 
 const address = z.string().regex(/^(whatsapp:)?\+[1-9][0-9]{6,14}$/, 'E.164 address expected');
 
@@ -30,6 +31,7 @@ const OWNER_TTL_MS = 5_000;
 
 export function createHandler(deps: Deps) {
   const { env, sql } = deps;
+  const recorder = inboundRecorder(sql);
   const owners = new Map<
     string,
     { at: number; tenantId: string | null; creds: TwilioCreds | null }
@@ -69,12 +71,15 @@ export function createHandler(deps: Deps) {
     })).filter((m) => m.url);
     const channel = p.From.startsWith('whatsapp:') ? 'whatsapp' : 'sms';
     try {
-      await sql`
-        select public.record_inbound(
-          p_channel => ${channel}, p_from => ${bare(p.From)}, p_to => ${to},
-          p_body => ${p.Body}, p_provider_sid => ${p.MessageSid},
-          p_media => ${sql.json(media)}, p_tenant_id => ${owner.tenant_id}::uuid
-        ) as r`;
+      await recorder.record({
+        channel,
+        from: bare(p.From),
+        to,
+        body: p.Body,
+        provider_sid: p.MessageSid,
+        media,
+        tenant_id: owner.tenant_id,
+      });
     } catch (e) {
       const err = e as { code?: string; message: string };
       if (err.code === '22023' || err.code === '23514') {

@@ -1,9 +1,11 @@
 // twilio-inbound: signature checks (valid, invalid, missing, tampered, wrong URL, JSON with
-// bodySHA256), idempotency on MessageSid, MMS media, STOP, malformed bodies.
+// bodySHA256), idempotency on MessageSid, MMS media, STOP, malformed bodies, bursts recorded in
+// groups.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import twilio from 'twilio';
 import { createHandler } from '../../functions/twilio-inbound/handler.ts';
+import { inboundRecorder, RecordError } from '../../functions/twilio-inbound/record_batch.ts';
 import { FAKE_AUTH_TOKEN } from '../fakes/twilio.ts';
 import {
   addNumber,
@@ -216,4 +218,115 @@ test('STOP opts the contact out of SMS', async () => {
   const [c] = await sql()`select opted_out_channels from public.contacts
     where tenant_id = ${tenant.id} and phone = ${from}`;
   assert.deepEqual(c.opted_out_channels, ['sms']);
+});
+
+test('a burst of webhooks: each gets its own answer, each message one row', async () => {
+  const { number } = await setup();
+  const valid = Array.from({ length: 30 }, () => params(number));
+  // Twilio's retries of five of them, and five that pass the schema but not record_inbound (a
+  // +1 number needs 10 digits after the country code).
+  const retries = valid.slice(0, 5).map((p) => ({ ...p }));
+  const invalid = Array.from({ length: 5 }, () => params(number, { From: '+12345678' }));
+  const all = [...valid, ...retries, ...invalid];
+  const answers = await Promise.all(all.map(async (p) => {
+    const res = await handler(twilioRequest('twilio-inbound', p));
+    return { status: res.status, body: await res.text() };
+  }));
+  answers.slice(0, 35).forEach((a, i) => assert.equal(a.status, 200, `webhook ${i}: ${a.body}`));
+  for (const a of answers.slice(35)) {
+    assert.equal(a.status, 400);
+    assert.equal(JSON.parse(a.body).error.code, 'invalid_message');
+  }
+  const rows = await sql()<{ provider_sid: string }[]>`
+    select provider_sid from public.messages where provider_sid = any(${
+    all.map((p) => p.MessageSid)
+  })`;
+  assert.deepEqual(
+    rows.map((r) => r.provider_sid).sort(),
+    valid.map((p) => p.MessageSid).sort(),
+    'every valid message stored once, nothing for the invalid ones',
+  );
+});
+
+test('the recorder groups what arrives while it writes; a bad item fails alone', async () => {
+  const { tenant, number } = await setup();
+  const recorder = inboundRecorder(sql());
+  const item = (from = phone()) => ({
+    channel: 'sms' as const,
+    from,
+    to: number,
+    body: 'grouped',
+    provider_sid: sid(),
+    media: [],
+    tenant_id: tenant.id,
+  });
+  const items = Array.from({ length: 40 }, () => item());
+  items[10] = { ...items[3] }; // a retry inside the same group
+  items[20] = item('+12345678'); // refused by record_inbound
+  const outcomes = await Promise.allSettled(items.map((i) => recorder.record(i)));
+  outcomes.forEach((o, n) => {
+    if (n === 20) {
+      assert.equal(o.status, 'rejected');
+      const e = (o as PromiseRejectedResult).reason;
+      assert.ok(e instanceof RecordError);
+      assert.equal(e.code, '22023');
+    } else assert.equal(o.status, 'fulfilled', `item ${n}`);
+  });
+  assert.equal(
+    (outcomes[10] as PromiseFulfilledResult<Record<string, unknown>>).value.duplicate,
+    true,
+  );
+  const rows = await sql()<{ provider_sid: string; at: string }[]>`
+    select provider_sid, created_at::text as at from public.messages
+     where provider_sid = any(${items.map((i) => i.provider_sid)})`;
+  assert.equal(rows.length, 38, '40 items, one retry, one refused');
+  // The first two went alone (nothing was being written); the rest waited and went as one group,
+  // whose rows share its transaction's now().
+  const perTransaction = new Map<string, number>();
+  for (const r of rows) perTransaction.set(r.at, (perTransaction.get(r.at) ?? 0) + 1);
+  assert.ok(Math.max(...perTransaction.values()) >= 30, JSON.stringify([...perTransaction]));
+});
+
+test('a deadlock victim goes again in a later group; one that keeps failing is refused', async () => {
+  const { tenant, number } = await setup();
+  // Real Postgres, made to refuse an insert as a deadlock victim would: always for one body,
+  // only the first time for another (a sequence, which a rollback does not undo, counts).
+  await sql().unsafe(`
+    create sequence private.test_deadlock_once;
+    create function private.test_deadlock() returns trigger language plpgsql as $$
+    begin
+      if new.body = 'deadlock always'
+        or (new.body = 'deadlock once' and nextval('private.test_deadlock_once') = 1) then
+        raise exception 'deadlock detected (test)' using errcode = '40P01';
+      end if;
+      return new;
+    end $$;
+    create trigger test_deadlock before insert on public.messages
+      for each row execute function private.test_deadlock();`);
+  try {
+    const recorder = inboundRecorder(sql());
+    const item = (body: string) => ({
+      channel: 'sms' as const,
+      from: phone(),
+      to: number,
+      body,
+      provider_sid: sid(),
+      media: [],
+      tenant_id: tenant.id,
+    });
+    const once = item('deadlock once');
+    const always = item('deadlock always');
+    const [a, b] = await Promise.allSettled([recorder.record(once), recorder.record(always)]);
+    assert.equal(a.status, 'fulfilled', 'recorded on its second try');
+    assert.equal(b.status, 'rejected');
+    assert.equal(((b as PromiseRejectedResult).reason as RecordError).code, '40P01');
+    const rows = await sql()`select provider_sid from public.messages
+      where provider_sid in (${once.provider_sid}, ${always.provider_sid})`;
+    assert.deepEqual(rows.map((r) => r.provider_sid), [once.provider_sid]);
+  } finally {
+    await sql().unsafe(`
+      drop trigger if exists test_deadlock on public.messages;
+      drop function if exists private.test_deadlock();
+      drop sequence if exists private.test_deadlock_once;`);
+  }
 });

@@ -1,0 +1,88 @@
+// Records inbound messages in groups: a webhook arriving while earlier ones are being written
+// waits for the next group (private.record_inbound_many), so a burst costs one round trip, one
+// plan and one commit per group, while a lone webhook is written at once. Each webhook still gets
+// its own outcome, and is answered only after its group committed (nothing acknowledged is lost).
+import type { Sql } from '../_shared/db.ts';
+
+export interface InboundItem {
+  channel: 'sms' | 'whatsapp';
+  from: string;
+  to: string;
+  body: string;
+  provider_sid: string;
+  media: { url: string; content_type: string | null }[];
+  tenant_id: string;
+}
+
+/** An item the database refused; `code` is its SQLSTATE, as postgres.js errors carry it. */
+export class RecordError extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+// record_inbound_many keeps groups under the 64 subtransactions a backend caches.
+const MAX_GROUP = 50;
+// Two groups at once: one being written while the next one is planned, on a 2-core database.
+const IN_FLIGHT = 2;
+
+// Deadlock victim, serialization failure: the group committed without the item, which may go
+// again in a later group (another writer's transaction has moved on by then).
+const RETRYABLE = new Set(['40P01', '40001']);
+const MAX_TRIES = 3;
+
+interface Waiting {
+  item: InboundItem;
+  tries: number;
+  resolve: (r: Record<string, unknown>) => void;
+  reject: (e: unknown) => void;
+}
+
+export function inboundRecorder(sql: Sql) {
+  let pending: Waiting[] = [];
+  let inFlight = 0;
+
+  function pump() {
+    while (inFlight < IN_FLIGHT && pending.length) {
+      const group = pending.slice(0, MAX_GROUP);
+      pending = pending.slice(group.length);
+      inFlight++;
+      void write(group).finally(() => {
+        inFlight--;
+        pump();
+      });
+    }
+  }
+
+  async function write(group: Waiting[]): Promise<void> {
+    let results: { ok?: Record<string, unknown>; error?: { code: string; message: string } }[];
+    try {
+      [{ results }] = await sql<{ results: typeof results }[]>`
+        select private.record_inbound_many(${
+        sql.json(group.map((g) => g.item) as unknown as Parameters<typeof sql.json>[0])
+      }) as results`;
+    } catch (e) {
+      // The group as a whole failed (a lost connection, a deadlock with another writer): each
+      // webhook on its own, so that one cause does not fail the others.
+      if (group.length === 1) return group[0].reject(e);
+      for (const g of group) await write([g]);
+      return;
+    }
+    group.forEach((g, i) => {
+      const r = results[i];
+      if (r?.ok) return g.resolve(r.ok);
+      const code = r?.error?.code ?? 'XX000';
+      if (RETRYABLE.has(code) && ++g.tries < MAX_TRIES) return void pending.unshift(g);
+      g.reject(new RecordError(code, r?.error?.message ?? 'not recorded'));
+    });
+  }
+
+  return {
+    record(item: InboundItem): Promise<Record<string, unknown>> {
+      return new Promise((resolve, reject) => {
+        pending.push({ item, tries: 0, resolve, reject });
+        pump();
+      });
+    },
+  };
+}

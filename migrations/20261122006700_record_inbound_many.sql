@@ -1,0 +1,49 @@
+-- Several inbound messages in one call and one transaction: what twilio-inbound sends while an
+-- earlier call is still running (bench/webhook.ts: a webhook burst then costs one round trip,
+-- one plan and one commit per group instead of per message). Each item is exactly one
+-- public.record_inbound call with the same arguments, in its own subtransaction, so a bad item
+-- fails alone. Items are recorded in sender order whatever order they came in: concurrent groups
+-- then lock the same contacts and conversations in the same order. (Locks on other rows can still
+-- meet in another order; the caller sends a deadlock victim again in a later group.)
+-- Groups stay small (the caller sends at most 50): more than 64 subtransactions in one
+-- transaction overflow each backend's cache of them and slow everyone's snapshots.
+create or replace function private.record_inbound_many(p_items jsonb)
+returns jsonb
+language plpgsql security definer set search_path = '' as $$
+declare
+  v_item record;
+  v_results jsonb[] := '{}';
+  v_state text;
+  v_message text;
+begin
+  if jsonb_typeof(p_items) is distinct from 'array' then
+    raise exception 'p_items must be a JSON array' using errcode = '22023';
+  end if;
+  v_results := array_fill(null::jsonb, array[jsonb_array_length(p_items)]);
+  for v_item in
+    select e.value as item, e.ordinality as n
+      from jsonb_array_elements(p_items) with ordinality as e
+     order by e.value ->> 'from', e.value ->> 'to', e.ordinality
+  loop
+    begin
+      v_results[v_item.n] := jsonb_build_object('ok', public.record_inbound(
+        p_channel => v_item.item ->> 'channel',
+        p_from => v_item.item ->> 'from',
+        p_to => v_item.item ->> 'to',
+        p_body => v_item.item ->> 'body',
+        p_provider_sid => v_item.item ->> 'provider_sid',
+        p_media => coalesce(v_item.item -> 'media', '[]'::jsonb),
+        p_tenant_id => (v_item.item ->> 'tenant_id')::uuid));
+    exception when others then
+      get stacked diagnostics v_state = returned_sqlstate, v_message = message_text;
+      v_results[v_item.n] := jsonb_build_object('error',
+        jsonb_build_object('code', v_state, 'message', v_message));
+    end;
+  end loop;
+  return to_jsonb(v_results);
+end;
+$$;
+comment on function private.record_inbound_many(jsonb) is
+  'twilio-inbound: records [{channel, from, to, body, provider_sid, media, tenant_id}] in one transaction, each item one public.record_inbound call in its own subtransaction, in (from, to) order. Returns one element per item, in the given order: {ok: <record_inbound result>} or {error: {code: SQLSTATE, message}}.';
+revoke all on function private.record_inbound_many(jsonb) from public, anon, authenticated;
+grant execute on function private.record_inbound_many(jsonb) to service_role;
