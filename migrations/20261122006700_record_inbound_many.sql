@@ -6,10 +6,15 @@
 -- then lock the same contacts and conversations in the same order. (Locks on other rows can still
 -- meet in another order; the caller sends a deadlock victim again in a later group.)
 -- Groups stay small (the caller sends at most 50): more than 64 subtransactions in one
--- transaction overflow each backend's cache of them and slow everyone's snapshots.
+-- transaction overflow each backend's cache of them and slow everyone's snapshots. A row lock
+-- not granted within 2 s fails that item (55P03, retried by the caller) instead of holding up the
+-- whole group and every webhook queued behind it.
+--
+-- Every item of a group gets the group transaction's now() as created_at; the caller therefore
+-- puts at most one message per sender in a group, so that a thread keeps its order.
 create or replace function private.record_inbound_many(p_items jsonb)
 returns jsonb
-language plpgsql security definer set search_path = '' as $$
+language plpgsql security definer set search_path = '' set lock_timeout = '2s' as $$
 declare
   v_item record;
   v_results jsonb[] := '{}';

@@ -26,9 +26,10 @@ const MAX_GROUP = 50;
 // Two groups at once: one being written while the next one is planned, on a 2-core database.
 const IN_FLIGHT = 2;
 
-// Deadlock victim, serialization failure: the group committed without the item, which may go
-// again in a later group (another writer's transaction has moved on by then).
-const RETRYABLE = new Set(['40P01', '40001']);
+// Deadlock victim, serialization failure, a lock not granted within record_inbound_many's
+// lock_timeout: the group committed without the item, which may go again in a later group (the
+// other transaction has moved on by then).
+const RETRYABLE = new Set(['40P01', '40001', '55P03']);
 const MAX_TRIES = 3;
 
 interface Waiting {
@@ -42,12 +43,39 @@ export function inboundRecorder(sql: Sql) {
   let pending: Waiting[] = [];
   let inFlight = 0;
 
+  // Senders with a message in a group being written.
+  const busy = new Set<string>();
+  const sender = (w: Waiting) => `${w.item.tenant_id} ${w.item.from}`;
+
+  /**
+   * The next group: up to MAX_GROUP waiting webhooks, at most one per sender and none from a
+   * sender whose earlier message is still being written. A sender's messages thus commit one
+   * after the other in the order they came, each with its own transaction time (created_at
+   * orders a thread).
+   */
+  function nextGroup(): Waiting[] {
+    const group: Waiting[] = [];
+    const rest: Waiting[] = [];
+    const taken = new Set<string>();
+    for (const w of pending) {
+      const key = sender(w);
+      if (group.length < MAX_GROUP && !taken.has(key) && !busy.has(key)) {
+        taken.add(key);
+        group.push(w);
+      } else rest.push(w);
+    }
+    pending = rest;
+    return group;
+  }
+
   function pump() {
     while (inFlight < IN_FLIGHT && pending.length) {
-      const group = pending.slice(0, MAX_GROUP);
-      pending = pending.slice(group.length);
+      const group = nextGroup();
+      if (!group.length) return; // all waiting senders are busy: pumped again when done
+      for (const w of group) busy.add(sender(w));
       inFlight++;
       void write(group).finally(() => {
+        for (const w of group) busy.delete(sender(w));
         inFlight--;
         pump();
       });
@@ -66,6 +94,12 @@ export function inboundRecorder(sql: Sql) {
       // webhook on its own, so that one cause does not fail the others.
       if (group.length === 1) return group[0].reject(e);
       for (const g of group) await write([g]);
+      return;
+    }
+    if (!Array.isArray(results) || results.length !== group.length) {
+      // Never expected; settle every webhook rather than leave one unanswered.
+      const e = new RecordError('XX000', 'record_inbound_many returned no result per item');
+      for (const g of group) g.reject(e);
       return;
     }
     group.forEach((g, i) => {

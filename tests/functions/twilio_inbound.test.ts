@@ -263,6 +263,10 @@ test('the recorder groups what arrives while it writes; a bad item fails alone',
   const items = Array.from({ length: 40 }, () => item());
   items[10] = { ...items[3] }; // a retry inside the same group
   items[20] = item('+12345678'); // refused by record_inbound
+  // One customer texting three times in a row: the thread must keep that order.
+  const chatty = phone();
+  const thread = ['one', 'two', 'three'].map((body) => ({ ...item(chatty), body }));
+  items.push(...thread);
   const outcomes = await Promise.allSettled(items.map((i) => recorder.record(i)));
   outcomes.forEach((o, n) => {
     if (n === 20) {
@@ -279,7 +283,11 @@ test('the recorder groups what arrives while it writes; a bad item fails alone',
   const rows = await sql()<{ provider_sid: string; at: string }[]>`
     select provider_sid, created_at::text as at from public.messages
      where provider_sid = any(${items.map((i) => i.provider_sid)})`;
-  assert.equal(rows.length, 38, '40 items, one retry, one refused');
+  assert.equal(rows.length, 41, '43 items, one retry, one refused');
+  const order = await sql()<{ body: string }[]>`
+    select body from public.messages where provider_sid = any(${thread.map((t) => t.provider_sid)})
+     order by created_at`;
+  assert.deepEqual(order.map((r) => r.body), ['one', 'two', 'three'], 'one sender per group');
   // The first two went alone (nothing was being written); the rest waited and went as one group,
   // whose rows share its transaction's now().
   const perTransaction = new Map<string, number>();
