@@ -113,7 +113,23 @@ Deno.test({
     const text = `Is my table ready? ${rand(6)}`;
     const t0 = Date.now();
     await inbound(text);
-    await page.locator('.conversation', { hasText: text }).waitFor({ timeout: 2000 });
+    try {
+      await page.locator('.conversation', { hasText: text }).waitFor({ timeout: 2000 });
+    } catch (e) {
+      // Say where it stopped: stored or not, and what the inbox showed instead.
+      const { data } = await admin.from('messages').select('conversation_id, created_at')
+        .eq('body', text);
+      const shown = await page.locator('.conversation').allInnerTexts();
+      const live = await page.locator('.live').getAttribute('data-live');
+      throw new Error(
+        `not drawn within 2 s: stored ${
+          JSON.stringify(data)
+        }, live=${live}, inbox shows ${shown.length} conversations: ${
+          JSON.stringify(shown.slice(0, 5))
+        }`,
+        { cause: e },
+      );
+    }
     const ms = Date.now() - t0;
     assert.ok(ms < 2000, `appeared after ${ms} ms`);
     console.log(`inbound SMS drawn in the inbox ${ms} ms after the webhook was called`);

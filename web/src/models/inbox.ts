@@ -246,6 +246,8 @@ export const InboxModel = createModel((tenantId: string, userId: string) => {
     }
   };
 
+  let conversationEvents: Promise<void> = Promise.resolve();
+
   // The realtime subscription: opened with the model, removed in the effect's cleanup.
   effect(() => {
     const ch = supabase.channel(`inbox:${tenantId}`)
@@ -257,7 +259,12 @@ export const InboxModel = createModel((tenantId: string, userId: string) => {
           table: 'conversations',
           filter: `tenant_id=eq.${tenantId}`,
         },
-        (p) => void onConversation(p),
+        // One at a time, in the order they came: a new conversation's first event waits for its
+        // contact, and a later event (the preview of the message that created it) must not be
+        // overwritten by it when that wait ends.
+        (p) => {
+          conversationEvents = conversationEvents.then(() => onConversation(p)).catch(() => {});
+        },
       )
       .on<Message>(
         'postgres_changes',
