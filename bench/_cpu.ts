@@ -61,15 +61,27 @@ export function cpuSnapshot(groups: Groups): Record<string, number> {
   return out;
 }
 
+/** CPU ms per group between two snapshots. */
+export function cpuBetween(
+  before: Record<string, number>,
+  after: Record<string, number>,
+): Record<string, number> {
+  const cpu: Record<string, number> = {};
+  for (const k of Object.keys(after)) cpu[k] = after[k] - (before[k] ?? 0);
+  return cpu;
+}
+
 /** CPU ms per group spent while `fn` ran. */
 export async function measureCpu<T>(
   groups: Groups,
   fn: () => Promise<T>,
 ): Promise<{ result: T; cpu: Record<string, number> }> {
-  const a = cpuSnapshot(groups);
+  const before = cpuSnapshot(groups);
   const result = await fn();
-  const b = cpuSnapshot(groups);
-  const cpu: Record<string, number> = {};
-  for (const k of Object.keys(b)) cpu[k] = b[k] - (a[k] ?? 0);
-  return { result, cpu };
+  return { result, cpu: cpuBetween(before, cpuSnapshot(groups)) };
+}
+
+/** "group ms, …" per unit of work (message, request), for the printed tables. */
+export function cpuPer(cpu: Record<string, number>, units: number): string {
+  return Object.entries(cpu).map(([k, ms]) => `${k} ${(ms / units).toFixed(3)}`).join(', ');
 }

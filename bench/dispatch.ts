@@ -12,7 +12,7 @@ import { twilioClient } from '../functions/_shared/twilio.ts';
 import { throwawayCluster } from '../stack/cluster.ts';
 import { DEV_CREDENTIALS_KEY } from '../stack/functions.ts';
 import { FAKE_ACCOUNT_SID, FAKE_AUTH_TOKEN } from '../tests/fakes/twilio.ts';
-import { measureCpu, postgresPids } from './_cpu.ts';
+import { cpuPer, measureCpu, postgresPids } from './_cpu.ts';
 import { appendResults, pct } from './_results.ts';
 import { resetStatements, statementSettings, topStatements } from './_statements.ts';
 
@@ -66,8 +66,6 @@ const cpuGroups = {
   postgres: postgresPids(db.cluster.dir),
   fake: () => [fakeProc.pid],
 };
-const perMessage = (cpu: Record<string, number>, n: number) =>
-  Object.entries(cpu).map(([k, ms]) => `${k} ${(ms / n).toFixed(3)}`).join(', ');
 
 try {
   // 100 tenants, one number each, TOTAL/100 contacts each, unlimited send rate.
@@ -268,7 +266,7 @@ try {
       }× |`,
     );
     cpuLines.push(
-      `| ${latency} ms | ${perMessage(ours.cpu, TOTAL)} | ${perMessage(peer.cpu, TOTAL)} |`,
+      `| ${latency} ms | ${cpuPer(ours.cpu, TOTAL)} | ${cpuPer(peer.cpu, TOTAL)} |`,
     );
   }
   if (!Deno.env.get('BENCH_DRY')) {

@@ -13,7 +13,7 @@ import { freePort } from '../stack/ports.ts';
 import { logTail } from '../stack/service.ts';
 import { startStack } from '../stack/stack.ts';
 import { SIM_ACCOUNT_SID, SIM_AUTH_TOKEN } from '../stack/twilio_simulator.ts';
-import { cpuSnapshot, type Groups, postgresPids } from './_cpu.ts';
+import { cpuBetween, cpuPer, cpuSnapshot, type Groups, postgresPids } from './_cpu.ts';
 import { appendResults } from './_results.ts';
 import { resetStatements, statementSettings, topStatements } from './_statements.ts';
 
@@ -73,13 +73,8 @@ async function runLoad(url: string, numbers: string[], groups: Groups): Promise<
     }
   }
   if (!(await child.status).success || !done) throw new Error('bench/_webhook_load.ts failed');
-  const cpu: Record<string, number> = {};
-  for (const k of Object.keys(after)) cpu[k] = after[k] - (before[k] ?? 0);
-  return { ...done, cpu };
+  return { ...done, cpu: cpuBetween(before, after) };
 }
-
-const perWebhook = (cpu: Record<string, number>) =>
-  Object.entries(cpu).map(([k, ms]) => `${k} ${(ms / TOTAL).toFixed(3)}`).join(', ');
 
 console.log('preparing a throwaway cluster and stack…');
 const db = await throwawayCluster({ seed: false, settings: statementSettings });
@@ -146,7 +141,7 @@ try {
     p99: +r.p99.toFixed(1),
     errors: r.errors,
     ...(r.firstError ? { first_error: r.firstError } : {}),
-    cpu_ms_per_request: perWebhook(r.cpu),
+    cpu_ms_per_request: cpuPer(r.cpu, TOTAL),
   });
   console.log('webhooks:', JSON.stringify({ ...fmt(real), lost, duplicated }));
   if (real.firstError && functions) {
@@ -159,7 +154,7 @@ try {
     const row = (name: string, r: LoadResult, extra: string) =>
       `| ${name} | ${r.rate.toFixed(0)} | ${r.p50.toFixed(1)} ms | ${
         r.p99.toFixed(1)
-      } ms | ${r.errors} | ${extra} | ${perWebhook(r.cpu)} |`;
+      } ms | ${r.errors} | ${extra} | ${cpuPer(r.cpu, TOTAL)} |`;
     await appendResults(`Inbound webhooks (bench/webhook.ts)`, [
       `${TOTAL} signed Twilio webhooks (5% retries of an earlier MessageSid), ${CONCURRENCY} in flight from a`,
       `load process of their own, ${NUMBERS} numbers of one tenant. Target p99 < 50 ms, nothing lost or duplicated.`,

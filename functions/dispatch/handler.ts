@@ -252,9 +252,7 @@ function resultWriter(sql: postgres.Sql) {
       });
     },
     /** Starts writing what is pending now instead of after the timer (callers await their rows). */
-    flush() {
-      if (!writing && pending.length) void writeGroup();
-    },
+    flush: () => void writeGroup(),
   };
 }
 
@@ -704,17 +702,11 @@ export function createDispatcher(deps: Deps, opts: DispatchOptions = {}) {
       while (Date.now() < deadline) {
         const release = await slots.room(batch);
         if (Date.now() >= deadline) return release();
-        let round;
-        try {
-          round = await startRound(batch, creds, slots);
-        } finally {
-          release();
-        }
-        const r = round;
-        rounds.push(r.settled.then(() => add(r.stats)));
+        const round = await startRound(batch, creds, slots).finally(release);
+        rounds.push(round.settled.then(() => add(round.stats)));
         // The claim may return fewer than asked while more is due (rate limits, rows another
         // claim holds): stop only when a round found nothing.
-        if (r.stats.claimed === 0) break;
+        if (round.stats.claimed === 0) break;
       }
     };
     // An auto-reply still in its debounce (a burst being collected, ~2 s) is waited for within

@@ -90,8 +90,8 @@ export function inboundRecorder(sql: Sql) {
         sql.json(group.map((g) => g.item) as unknown as Parameters<typeof sql.json>[0])
       }) as results`;
     } catch (e) {
-      // The group as a whole failed (a lost connection, a deadlock with another writer): each
-      // webhook on its own, so that one cause does not fail the others.
+      // The call as a whole failed (a lost connection, an error outside any item's
+      // subtransaction): each webhook on its own, so that one cause does not fail the others.
       if (group.length === 1) return group[0].reject(e);
       for (const g of group) await write([g]);
       return;
