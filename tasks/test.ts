@@ -1,13 +1,15 @@
 // `deno task test [suite ...]`: every suite (or the named ones) against a throwaway cluster on free
 // ports, never the dev stack. Prints each suite's result and ends with `N passed, N failed`.
 //
-// Suites: check (deno fmt --check, lint, type check), schema (generated types are fresh, advisors
-// report no ERROR), db (pgTAP via pg_prove), and one `deno test` suite per folder in tests/ that
-// holds *.test.ts files (stack, functions, e2e). A test that ignores itself counts as failed.
+// Suites: check (deno fmt --check, lint, type check), schema (generated types and the schema map
+// docs/schema.sql are fresh, advisors report no ERROR), db (pgTAP via pg_prove), and one
+// `deno test` suite per folder in tests/ that holds *.test.ts files (stack, functions, e2e). A test
+// that ignores itself counts as failed.
 import { throwawayCluster } from '../stack/cluster.ts';
 import { advisors, generateTypes, ROOT, TYPES_FILE } from '../stack/database.ts';
 import { type Cluster, DB_PASSWORD, psql } from '../stack/postgres.ts';
 import { startStack } from '../stack/stack.ts';
+import { generateSchemaMap, SCHEMA_FILE } from './schema_map.ts';
 
 interface SuiteResult {
   name: string;
@@ -48,6 +50,20 @@ async function schemaSuite(cluster: Parameters<typeof generateTypes>[0]): Promis
     r.failed++;
     r.notes.push(
       `functions/_shared/database.types.ts is stale: run \`deno task types\` and commit it`,
+    );
+  }
+  const map = await generateSchemaMap(cluster);
+  const committedMap = await Deno.readTextFile(SCHEMA_FILE).catch(() => '');
+  if (map === committedMap) r.passed++;
+  else {
+    r.failed++;
+    const [a, b] = [map.split('\n'), committedMap.split('\n')];
+    const line = a.findIndex((l, i) => l !== b[i]) + 1 || a.length + 1;
+    r.notes.push(
+      `docs/schema.sql is stale (first difference at line ${line}: ${
+        JSON.stringify(a[line - 1])
+      }):`,
+      `run \`deno task types\` and commit it`,
     );
   }
   const lints = await advisors(cluster);
