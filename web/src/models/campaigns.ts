@@ -1,9 +1,9 @@
 // Campaigns (bulk sends through the bulk_send RPC) with a skip preview and live progress, and the
-// business's scheduled messages with cancel.
+// business's scheduled messages with cancel. The preview is the database's (bulk_send_preview runs
+// bulk_send's own audience query), so what it promises is what the send does.
 import { action, computed, createModel, effect, signal } from '@preact/signals';
 import { must, type Row, rpc, supabase } from '../supabase.ts';
 import { humanError } from '../lib/format.ts';
-import { type AudienceContact, blockReason } from '../lib/audience.ts';
 
 export type BulkSend = Row<'bulk_sends'>;
 export type Progress = { total: number; done: number; failed: number };
@@ -13,6 +13,11 @@ export type Scheduled = Row<'messages'> & {
 export interface Audience {
   channel: 'sms' | 'whatsapp' | 'email';
   tags: string[];
+}
+export interface Preview {
+  targeted: number;
+  eligible: number;
+  skipped: Record<string, number>;
 }
 export interface BulkResult {
   bulk_send_id: string;
@@ -29,21 +34,11 @@ export const CampaignsModel = createModel((tenantId: string) => {
   const scheduled = signal<Scheduled[]>([]);
   const error = signal('');
   const audience = signal<Audience>({ channel: 'sms', tags: [] });
-  const audienceContacts = signal<AudienceContact[]>([]);
+  const preview = signal<Preview>({ targeted: 0, eligible: 0, skipped: {} });
   const tags = signal<string[]>([]);
   const sending = signal(false);
   const lastResult = signal<BulkResult | null>(null);
 
-  const preview = computed(() => {
-    const skipped: Record<string, number> = {};
-    let eligible = 0;
-    for (const c of audienceContacts.value) {
-      const r = blockReason(c, audience.value.channel);
-      if (r) skipped[r] = (skipped[r] ?? 0) + 1;
-      else eligible++;
-    }
-    return { targeted: audienceContacts.value.length, eligible, skipped };
-  });
   const active = computed(() =>
     campaigns.value.filter((c) => {
       const p = progress.value[c.id];
@@ -96,14 +91,14 @@ export const CampaignsModel = createModel((tenantId: string) => {
       ({ data }) => (tags.value = [...new Set((data ?? []).flatMap((c) => c.tags))].sort()),
     );
   });
-  // The audience preview follows the chosen tags.
+  // The preview follows the chosen channel and tags; an answer for an older choice is dropped.
   effect(() => {
-    const { tags: t } = audience.value;
-    let q = supabase.from('contacts')
-      .select('phone, email, whatsapp, opted_out_at, opted_out_channels, promotional_consent')
-      .eq('tenant_id', tenantId);
-    if (t.length) q = q.overlaps('tags', t);
-    q.limit(10000).then(({ data }) => (audienceContacts.value = data ?? []));
+    const { channel, tags: t } = audience.value;
+    let current = true;
+    rpc<Preview>('bulk_send_preview', { p_tenant_id: tenantId, p_channel: channel, p_tags: t })
+      .then((p) => current && (preview.value = p))
+      .catch((e) => current && (error.value = `No preview: ${humanError(e)}`));
+    return () => (current = false);
   });
   // Progress bars refresh every second while a campaign is still sending.
   effect(() => {

@@ -76,7 +76,7 @@ function NewCampaign({ m, tenantId }: { m: CampaignsModel; tenantId: string }) {
         </label>
       </div>
       <fieldset>
-        <legend>Audience: contacts with any of these tags (none = everyone)</legend>
+        <legend>Audience: contacts with all of these tags (none = everyone)</legend>
         {m.tags.value.length === 0 && (
           <p class='muted'>No tags yet: the campaign goes to every contact.</p>
         )}
