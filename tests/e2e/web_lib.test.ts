@@ -1,10 +1,9 @@
-// The dashboard's pure helpers (no browser): CSV mapping and row checks, template variables,
-// SMS segments, the campaign skip preview and error words.
+// The dashboard's pure helpers (no browser): CSV mapping and row checks, marking template variables,
+// SMS segments and error words. (The campaign preview is the database's: bulk_send_preview.)
 import assert from 'node:assert/strict';
 import { guessMapping, mapRow, parseCsv } from '../../web/src/lib/csv.ts';
-import { renderTemplate, variablesIn } from '../../web/src/lib/template.ts';
-import { smsInfo } from '../../web/src/lib/sms.ts';
-import { blockReason } from '../../web/src/lib/audience.ts';
+import { markVariables } from '../../web/src/lib/template.ts';
+import { smsInfo } from '../../common/sms_segments.ts';
 import { errorInWords, humanError } from '../../web/src/lib/format.ts';
 
 Deno.test('csv: headers are mapped by name and each bad row gets its reason', () => {
@@ -36,19 +35,24 @@ Deno.test('csv: headers are mapped by name and each bad row gets its reason', ()
   assert.deepEqual(rows[3], { error: '"dee@" is not an email address' });
 });
 
-Deno.test('templates: unknown variables are found where they are, known ones render', () => {
-  const body = 'Hi {first_name}, see you at {time} {oops}';
-  const uses = variablesIn(body);
-  assert.deepEqual(uses.map((u) => [u.name, u.known]), [
-    ['first_name', true],
-    ['time', true],
-    ['oops', false],
+Deno.test('templates: the variables the database found are marked where they are', () => {
+  const body = 'Hi {first_name}, see you at {time} {oops} {first_name}';
+  const pieces = markVariables(body, [
+    { name: 'first_name', known: true },
+    { name: 'oops', known: false },
+    { name: 'time', known: true },
   ]);
-  assert.equal(body.slice(uses[2].start, uses[2].end), '{oops}');
-  assert.equal(
-    renderTemplate(body, { first_name: 'Maria', time: '3pm' }),
-    'Hi Maria, see you at 3pm {oops}',
-  );
+  assert.deepEqual(pieces, [
+    'Hi ',
+    { at: 3, text: '{first_name}', known: true },
+    ', see you at ',
+    { at: 28, text: '{time}', known: true },
+    ' ',
+    { at: 35, text: '{oops}', known: false },
+    ' ',
+    { at: 42, text: '{first_name}', known: true },
+  ]);
+  assert.equal(pieces.map((p) => (typeof p === 'string' ? p : p.text)).join(''), body);
 });
 
 Deno.test('sms: segments switch from GSM-7 to UCS-2 and split long texts', () => {
@@ -58,28 +62,6 @@ Deno.test('sms: segments switch from GSM-7 to UCS-2 and split long texts', () =>
   const emoji = smsInfo('Hello 👋');
   assert.equal(emoji.encoding, 'UCS-2');
   assert.equal(smsInfo('👋'.repeat(40)).segments, 2);
-});
-
-Deno.test('campaign preview: skip reasons in the same order as the database', () => {
-  const c = {
-    phone: '+14155550100',
-    email: null,
-    whatsapp: null,
-    opted_out_at: null,
-    opted_out_channels: [] as string[],
-    promotional_consent: true,
-  };
-  assert.equal(blockReason(c, 'sms'), null);
-  assert.equal(blockReason(c, 'whatsapp'), null, 'WhatsApp falls back to the phone');
-  assert.equal(blockReason(c, 'email'), 'no_address');
-  assert.equal(
-    blockReason({ ...c, promotional_consent: false, phone: null }, 'sms'),
-    'no_promotional_consent',
-  );
-  assert.equal(
-    blockReason({ ...c, opted_out_channels: ['sms'], promotional_consent: false }, 'sms'),
-    'opted_out',
-  );
 });
 
 Deno.test('errors: provider codes and database errors are explained in words', () => {

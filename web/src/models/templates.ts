@@ -1,7 +1,9 @@
-// Templates of one business: list with usage counts, create/edit/duplicate/delete.
+// Templates of one business: list with usage counts, create/edit/duplicate/delete, and the
+// database's variable catalog and text check for the editor.
 import { action, createModel, effect, signal } from '@preact/signals';
-import { affected, must, type Row, supabase } from '../supabase.ts';
+import { affected, must, type Row, rpc, supabase } from '../supabase.ts';
 import { humanError } from '../lib/format.ts';
+import type { TemplateCheck } from '../lib/template.ts';
 
 export type Template = Row<'templates'>;
 export type TemplateDraft = Pick<Template, 'name' | 'category' | 'channel' | 'body'> & {
@@ -11,8 +13,21 @@ export type TemplateDraft = Pick<Template, 'name' | 'category' | 'channel' | 'bo
   whatsapp_approved?: boolean;
 };
 
+/** A row of public.template_variables(). */
+export interface TemplateVariable {
+  name: string;
+  source: 'contact' | 'appointment' | 'order';
+  sample: string;
+  description: string;
+}
+
+/** public.template_check: the variables a text uses, the unknown ones, the sample preview. */
+export const checkTemplate = (text: string) =>
+  rpc<TemplateCheck>('template_check', { p_text: text });
+
 export const TemplatesModel = createModel((tenantId: string) => {
   const templates = signal<Template[]>([]);
+  const variables = signal<TemplateVariable[]>([]);
   const loading = signal(true);
   const error = signal('');
 
@@ -29,6 +44,10 @@ export const TemplatesModel = createModel((tenantId: string) => {
     }
   });
   effect(() => void load());
+  effect(() => {
+    rpc<TemplateVariable[]>('template_variables', {}).then((v) => (variables.value = v))
+      .catch((e) => (error.value = humanError(e)));
+  });
 
   const insert = async (d: TemplateDraft) => {
     const row = must(
@@ -40,6 +59,7 @@ export const TemplatesModel = createModel((tenantId: string) => {
 
   return {
     templates,
+    variables,
     loading,
     error,
     reload: load,

@@ -1,8 +1,13 @@
 /** @jsxImportSource preact */
 // Templates: list with usage counts, editor with live preview and unknown variables flagged inline.
-import { useComputed, useModel, useSignal } from '@preact/signals';
-import { type Template, type TemplateDraft, TemplatesModel } from '../models/templates.ts';
-import { renderTemplate, SAMPLE_VALUES, TEMPLATE_VARIABLES, variablesIn } from '../lib/template.ts';
+import { useComputed, useModel, useSignal, useSignalEffect } from '@preact/signals';
+import {
+  checkTemplate,
+  type Template,
+  type TemplateDraft,
+  TemplatesModel,
+} from '../models/templates.ts';
+import { markVariables, type TemplateCheck } from '../lib/template.ts';
 import { CHANNEL_WORDS } from '../lib/format.ts';
 import { Empty, ErrorText, PageHeader, useApp } from '../components/ui.tsx';
 
@@ -79,30 +84,37 @@ function TemplateEditor(
     whatsapp_approved: t?.whatsapp_approved ?? false,
   });
   const err = useSignal('');
-  const uses = useComputed(() => variablesIn(d.value.body));
-  const unknown = useComputed(() => uses.value.filter((u) => !u.known));
-  const preview = useComputed(() => renderTemplate(d.value.body, SAMPLE_VALUES));
+  // The database checks the text as it is typed (public.template_check), a moment after the last
+  // keystroke; an answer for an older text is dropped.
+  const check = useSignal<TemplateCheck>({ variables: [], unknown: [], preview: '' });
+  const checked = useSignal('');
+  useSignalEffect(() => {
+    const body = d.value.body;
+    let current = true;
+    const timer = setTimeout(() => {
+      checkTemplate(body).then((c) => {
+        if (current) [check.value, checked.value] = [c, body];
+      }).catch((e) => current && (err.value = `Could not check the text: ${e.message}`));
+    }, 150);
+    return () => {
+      current = false;
+      clearTimeout(timer);
+    };
+  });
+  const unknown = useComputed(() => check.value.unknown);
+  const preview = useComputed(() => check.value.preview);
   const set = (
     k: keyof TemplateDraft,
     v: string | boolean | null,
   ) => (d.value = { ...d.value, [k]: v });
   const ch = d.value.channel;
-  // The body with unknown variables marked, drawn under the textarea.
-  const marked = () => {
-    const out = [];
-    let at = 0;
-    for (const u of uses.value) {
-      out.push(d.value.body.slice(at, u.start));
-      out.push(
-        <mark key={u.start} class={u.known ? 'var' : 'var unknown'}>
-          {d.value.body.slice(u.start, u.end)}
-        </mark>,
-      );
-      at = u.end;
-    }
-    out.push(d.value.body.slice(at));
-    return out;
-  };
+  // The checked body with its variables marked (unknown ones flagged), drawn under the textarea.
+  const marked = () =>
+    markVariables(checked.value, check.value.variables).map((p) =>
+      typeof p === 'string'
+        ? p
+        : <mark key={p.at} class={p.known ? 'var' : 'var unknown'}>{p.text}</mark>
+    );
   return (
     <form
       class='card'
@@ -110,7 +122,7 @@ function TemplateEditor(
       onSubmit={async (e) => {
         e.preventDefault();
         if (unknown.value.length) {
-          err.value = `Unknown variables: ${unknown.value.map((u) => `{${u.name}}`).join(', ')}`;
+          err.value = `Unknown variables: ${unknown.value.map((u) => `{${u}}`).join(', ')}`;
           return;
         }
         err.value = (await m.save(t?.id ?? null, d.value)) ?? '';
@@ -197,18 +209,19 @@ function TemplateEditor(
       {unknown.value.length > 0 && (
         <p id='tpl-unknown' class='error' role='alert'>
           Unknown variable{unknown.value.length > 1 ? 's' : ''}:{' '}
-          {unknown.value.map((u) => `{${u.name}}`).join(', ')}. Use one of the variables below.
+          {unknown.value.map((u) => `{${u}}`).join(', ')}. Use one of the variables below.
         </p>
       )}
       <p id='tpl-vars' class='muted'>
-        Variables: {TEMPLATE_VARIABLES.map((v) => (
+        Variables: {m.variables.value.map((v) => (
           <button
-            key={v}
+            key={v.name}
             type='button'
             class='chip'
-            onClick={() => set('body', `${d.value.body}{${v}}`)}
+            title={`${v.description} (${v.source})`}
+            onClick={() => set('body', `${d.value.body}{${v.name}}`)}
           >
-            {`{${v}}`}
+            {`{${v.name}}`}
           </button>
         ))}
       </p>
@@ -218,7 +231,11 @@ function TemplateEditor(
         data-testid='template-preview'
       >
         <p class='muted'>Preview</p>
-        <p>{preview.value || '…'}</p>
+        <p>
+          {preview.value === null
+            ? 'Fix the unknown variables to see the preview.'
+            : preview.value || '…'}
+        </p>
       </div>
       <ErrorText>{err.value}</ErrorText>
       <div class='row'>
