@@ -3,7 +3,7 @@
 // The Supabase URL and anon key come from VITE_SUPABASE_URL / VITE_SUPABASE_ANON_KEY; without them
 // the local stack's values are used (127.0.0.1:54321 and the anon key in .stack/dev.env). Only
 // these two values are compiled in: the bundle never sees a service key.
-import { defineConfig } from 'vite';
+import { defineConfig, searchForWorkspaceRoot } from 'vite';
 import preact from '@preact/preset-vite';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -44,6 +44,12 @@ export default defineConfig({
     target: 'es2022',
     chunkSizeWarningLimit: 600,
   },
-  server: { host: '127.0.0.1' },
+  server: {
+    host: '127.0.0.1',
+    // The dev server serves files under web/ only (Vite's default allow list); common/ holds code
+    // the dashboard shares with the functions. Only that folder is added: the repo root also
+    // holds .stack/ with the local keys.
+    fs: { allow: [searchForWorkspaceRoot(here), resolve(here, '../common')] },
+  },
   preview: { host: '127.0.0.1' },
 });

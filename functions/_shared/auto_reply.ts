@@ -32,7 +32,7 @@ import {
 } from './ai/prompt.ts';
 import { fitSms, fitWhatsApp, SMS_MAX_SEGMENTS } from './ai/sms_fit.ts';
 import type { Deps } from './context.ts';
-import { smsSegments } from './segments.ts';
+import { smsSegments } from '../../common/sms_segments.ts';
 
 /** What the dispatcher knows about a claimed row (a subset of its Claimed). */
 export interface AiRow {

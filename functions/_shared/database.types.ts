@@ -949,6 +949,17 @@ export type Database = {
         };
         Returns: Json;
       };
+      'bulk_send_preview': {
+        Args: {
+          'p_attributes'?: Json;
+          'p_channel': string;
+          'p_scheduled_for'?: string;
+          'p_tags'?: (string)[];
+          'p_template_id'?: string;
+          'p_tenant_id': string;
+        };
+        Returns: Json;
+      };
       'change_member_role': {
         Args: { 'p_role': string; 'p_tenant_id': string; 'p_user_id': string };
         Returns: {
@@ -1027,6 +1038,17 @@ export type Database = {
       };
       'remove_member': { Args: { 'p_tenant_id': string; 'p_user_id': string }; Returns: undefined };
       'render_template': { Args: { 'p_body': string; 'p_variables': Json }; Returns: string };
+      'template_check': { Args: { 'p_text': string }; Returns: Json };
+      'template_fill': { Args: { 'p_contact_id': string; 'p_template_id': string }; Returns: Json };
+      'template_variables': {
+        Args: Record<PropertyKey, never>;
+        Returns: {
+          'description': string;
+          'name': string;
+          'sample': string;
+          'source': string;
+        }[];
+      };
     };
     Enums: {
       [_ in never]: never;

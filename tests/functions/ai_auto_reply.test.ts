@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createDispatcher } from '../../functions/dispatch/handler.ts';
 import { createHandler as inboundHandler } from '../../functions/twilio-inbound/handler.ts';
 import type { EmailSender, OutboundEmail } from '../../functions/_shared/email.ts';
-import { smsSegments } from '../../functions/_shared/segments.ts';
+import { smsSegments } from '../../common/sms_segments.ts';
 import { startFakeAnthropic } from '../fakes/anthropic.ts';
 import { startFakeGemini } from '../fakes/gemini.ts';
 import { FAKE_ACCOUNT_SID, startFakeTwilio } from '../fakes/twilio.ts';

@@ -6,7 +6,7 @@ import { providers } from '../../functions/_shared/ai/index.ts';
 import { escapeData, replySystemPrompt } from '../../functions/_shared/ai/prompt.ts';
 import { fitSms, fitWhatsApp } from '../../functions/_shared/ai/sms_fit.ts';
 import { Decision } from '../../functions/_shared/auto_reply.ts';
-import { smsSegments } from '../../functions/_shared/segments.ts';
+import { smsSegments } from '../../common/sms_segments.ts';
 import { startFakeAnthropic } from '../fakes/anthropic.ts';
 import { startFakeGemini } from '../fakes/gemini.ts';
 import { test } from './_env.ts';

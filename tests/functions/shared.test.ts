@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { mask, open, seal } from '../../functions/_shared/crypto.ts';
 import { EnvError, parseEnv } from '../../functions/_shared/env.ts';
-import { smsSegments, smsSegmentsByCalculator } from '../../functions/_shared/segments.ts';
+import { smsSegments, smsSegmentsByCalculator } from '../../common/sms_segments.ts';
 import { classifyError, NotSentError } from '../../functions/_shared/twilio.ts';
 import { DEV_CREDENTIALS_KEY } from '../../stack/functions.ts';
 import { test } from './_env.ts';

@@ -1,9 +1,9 @@
 // Keeps an AI-written message within its channel's budget: SMS within a segment budget (GSM-7
 // 153 / UCS-2 67 characters per part of a concatenated message, counted by
-// functions/_shared/segments.ts), WhatsApp within Twilio's 1,600 characters. Whole sentences while
+// common/sms_segments.ts), WhatsApp within Twilio's 1,600 characters. Whole sentences while
 // they fit, else whole words with "..." (ASCII: an ellipsis character would force UCS-2 and halve
 // an SMS's room).
-import { smsSegments } from '../segments.ts';
+import { smsSegments } from '../../../common/sms_segments.ts';
 
 export const SMS_MAX_SEGMENTS = 2;
 export const WHATSAPP_MAX_CHARS = 1600;

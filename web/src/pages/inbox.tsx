@@ -11,8 +11,8 @@ import {
   type Message,
 } from '../models/inbox.ts';
 import { CHANNEL_WORDS, dateTime, errorInWords, timeAgo } from '../lib/format.ts';
-import { smsInfo } from '../lib/sms.ts';
-import { contactValues, renderTemplate } from '../lib/template.ts';
+import { smsInfo } from '../../../common/sms_segments.ts';
+import { rpc } from '../supabase.ts';
 import { Empty, ErrorText, StatusBadge, useApp } from '../components/ui.tsx';
 
 const FILTERS: [Filter, string][] = [
@@ -290,7 +290,6 @@ function MessageItem({ m, inbox }: { m: Message; inbox: InboxModel }) {
 }
 
 function ReplyBox({ inbox, conv }: { inbox: InboxModel; conv: Conversation }) {
-  const { workspace } = useApp();
   const body = useSignal('');
   const subject = useSignal('');
   const channel = useSignal<Channel>(conv.channel as Channel);
@@ -307,13 +306,21 @@ function ReplyBox({ inbox, conv }: { inbox: InboxModel; conv: Conversation }) {
     (t.channel === 'any' || t.channel === channel.value) &&
     (!waOutside || (t.whatsapp_approved && !!t.whatsapp_content_sid))
   );
-  const insertTemplate = (id: string) => {
+  // The database fills the template for this contact (public.template_fill), as a send would.
+  const insertTemplate = async (id: string) => {
     const t = inbox.templates.value.find((x) => x.id === id);
     if (!t) return;
     templateId.value = t.id;
-    const values = contactValues(c, workspace.tenant.value?.name ?? '');
-    body.value = renderTemplate(t.body, values);
-    if (t.subject) subject.value = t.subject;
+    try {
+      const filled = await rpc<{ body: string; subject: string | null }>('template_fill', {
+        p_template_id: t.id,
+        p_contact_id: conv.contact_id,
+      });
+      body.value = filled.body;
+      if (filled.subject) subject.value = filled.subject;
+    } catch (e) {
+      inbox.error.value = `Could not use the template: ${(e as Error).message}`;
+    }
   };
   const canSend = body.value.trim().length > 0 && !sending.value &&
     (!scheduling.value || when.value) && (!waOutside || templateId.value);
