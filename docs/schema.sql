@@ -2169,6 +2169,62 @@ GRANT INSERT(whatsapp_content_sid),UPDATE(whatsapp_content_sid) ON TABLE public.
 
 GRANT INSERT(whatsapp_approved),UPDATE(whatsapp_approved) ON TABLE public.templates TO authenticated;
 
+CREATE FUNCTION private.campaign_audience(p_tenant_id uuid, p_channel text, p_tags text[], p_attributes jsonb, p_template public.templates, p_later boolean) RETURNS TABLE(contact_id uuid, reason text, to_address text, first_name text)
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+begin
+  return query
+  select c.id,
+    case when p_later
+      then private.contact_block_reason(c, p_channel, 'bulk')
+      else private.message_block_reason(c, cv, p_template, p_channel, 'bulk', now())
+    end,
+    private.contact_address(c, p_channel),
+    coalesce(nullif(split_part(trim(c.name), ' ', 1), ''), 'there')
+  from public.contacts c
+  left join public.conversations cv
+    on cv.tenant_id = p_tenant_id and cv.contact_id = c.id and cv.channel = p_channel
+  where c.tenant_id = p_tenant_id
+    and c.tags @> coalesce(p_tags, '{}')
+    and c.attributes @> coalesce(p_attributes, '{}');
+end;
+$$;
+
+CREATE FUNCTION private.campaign_template(p_tenant_id uuid, p_channel text, p_template_id uuid, p_attributes jsonb) RETURNS public.templates
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+declare
+  v_template public.templates;
+begin
+  if coalesce(auth.role(), '') <> 'service_role' and not private.is_owner(p_tenant_id) then
+    raise exception 'only an owner of this tenant can send a bulk message' using errcode = '42501';
+  end if;
+  if p_channel is null or p_channel not in ('sms', 'whatsapp', 'email') then
+    raise exception 'channel must be sms, whatsapp or email (got %)', p_channel using errcode = '22023';
+  end if;
+  if p_attributes is null or jsonb_typeof(p_attributes) <> 'object' then
+    raise exception 'attributes must be a JSON object' using errcode = '22023';
+  end if;
+  if not exists (select 1 from public.tenants t where t.id = p_tenant_id) then
+    raise exception 'no such tenant' using errcode = 'P0002';
+  end if;
+  if p_template_id is not null then
+    select * into v_template from public.templates t
+    where t.id = p_template_id and t.tenant_id = p_tenant_id;
+    if v_template.id is null then
+      raise exception 'template not found in this tenant' using errcode = '22023';
+    end if;
+    if v_template.channel not in ('any', p_channel) then
+      raise exception 'template % is for channel %', v_template.name, v_template.channel
+        using errcode = '22023';
+    end if;
+  end if;
+  return v_template;
+end;
+$$;
+
 CREATE FUNCTION private.validate_template() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path TO ''
@@ -2183,6 +2239,30 @@ $$;
 COMMENT ON FUNCTION private.validate_template() IS 'BEFORE INSERT/UPDATE trigger on public.templates: refuses unknown {variables} (22023).';
 
 REVOKE ALL ON FUNCTION private.validate_template() FROM PUBLIC;
+
+CREATE FUNCTION public.bulk_send_preview(p_tenant_id uuid, p_channel text, p_template_id uuid DEFAULT NULL::uuid, p_tags text[] DEFAULT '{}'::text[], p_attributes jsonb DEFAULT '{}'::jsonb, p_scheduled_for timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_template public.templates;
+  v_result jsonb;
+begin
+  v_template := private.campaign_template(p_tenant_id, p_channel, p_template_id, p_attributes);
+  select jsonb_build_object(
+      'targeted', coalesce(sum(a.n), 0),
+      'eligible', coalesce(sum(a.n) filter (where a.reason is null), 0),
+      'skipped', coalesce(jsonb_object_agg(a.reason, a.n) filter (where a.reason is not null), '{}'))
+    into v_result
+  from (
+    select r.reason, count(*) as n
+    from private.campaign_audience(p_tenant_id, p_channel, p_tags, p_attributes, v_template,
+      p_scheduled_for is not null and p_scheduled_for > now()) r
+    group by r.reason
+  ) a;
+  return v_result;
+end;
+$$;
 
 -- =================================================================================================
 -- Table public.tenant_members
@@ -2793,6 +2873,14 @@ CREATE FUNCTION private.block_status(p_reason text) RETURNS text
   select case when p_reason in ('opted_out', 'no_reminder_consent', 'no_promotional_consent')
     then 'canceled' else 'failed' end
 $$;
+
+COMMENT ON FUNCTION private.campaign_audience(p_tenant_id uuid, p_channel text, p_tags text[], p_attributes jsonb, p_template public.templates, p_later boolean) IS 'A campaign''s audience (contacts with all p_tags and p_attributes) with each contact''s skip reason (null = eligible), address and first name. The one audience query of bulk_send and bulk_send_preview.';
+
+REVOKE ALL ON FUNCTION private.campaign_audience(p_tenant_id uuid, p_channel text, p_tags text[], p_attributes jsonb, p_template public.templates, p_later boolean) FROM PUBLIC;
+
+COMMENT ON FUNCTION private.campaign_template(p_tenant_id uuid, p_channel text, p_template_id uuid, p_attributes jsonb) IS 'Checks a campaign before it is sent or previewed: owner (or service role), channel, attributes object, tenant exists, template of this tenant and channel. Returns the template row (nulls when none).';
+
+REVOKE ALL ON FUNCTION private.campaign_template(p_tenant_id uuid, p_channel text, p_template_id uuid, p_attributes jsonb) FROM PUBLIC;
 
 COMMENT ON FUNCTION private.cancel_appointment_messages(p_appointment_id uuid) IS 'Cancels the appointment''s outbound messages still scheduled or queued; returns how many.';
 
@@ -3748,19 +3836,40 @@ CREATE FUNCTION private.slugify(p_text text) RETURNS text
   select left(trim(both '-' from regexp_replace(lower(coalesce(p_text, '')), '[^a-z0-9]+', '-', 'g')), 50)
 $$;
 
+CREATE FUNCTION private.template_variable_catalog() RETURNS TABLE(name text, source text, sample text, description text)
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path TO ''
+    AS $$
+begin
+  return query values
+    ('first_name', 'contact', 'Maria', 'The contact''s first name, or "there" without a name'),
+    ('business_name', 'contact', 'Your business', 'The business''s name'),
+    ('service', 'appointment', 'Haircut', 'The appointment''s service'),
+    ('date', 'appointment', 'Tue, May 14', 'The appointment''s day in the contact''s timezone'),
+    ('time', 'appointment', '3:30 PM', 'The appointment''s time in the contact''s timezone'),
+    ('order_number', 'order', '1042', 'The order''s number'),
+    ('tracking_number', 'order', '1Z999AA10123456784', 'The shipment''s tracking number'),
+    ('tracking_url', 'order', 'https://track.example.com/1Z999', 'The shipment''s tracking link'),
+    ('retry_url', 'order', 'https://pay.example.com/1042', 'The order''s payment link (payment failed)');
+end;
+$$;
+
+COMMENT ON FUNCTION private.template_variable_catalog() IS 'The one list of template variables: name, source (contact, appointment, order: which messages can fill it), a sample value for previews, and a description.';
+
+REVOKE ALL ON FUNCTION private.template_variable_catalog() FROM PUBLIC;
+GRANT ALL ON FUNCTION private.template_variable_catalog() TO authenticated;
+GRANT ALL ON FUNCTION private.template_variable_catalog() TO service_role;
+
 CREATE FUNCTION private.template_variable_names() RETURNS text[]
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
     SET search_path TO ''
     AS $$
 begin
-  return array[
-    'first_name', 'business_name', 'service', 'date', 'time',
-    'order_number', 'tracking_number', 'tracking_url', 'retry_url'
-  ];
+  return (select array_agg(c.name) from private.template_variable_catalog() c);
 end;
 $$;
 
-COMMENT ON FUNCTION private.template_variable_names() IS 'The variables a template may use, without braces: first_name, business_name, service, date, time, order_number, tracking_number, tracking_url, retry_url.';
+COMMENT ON FUNCTION private.template_variable_names() IS 'The names of private.template_variable_catalog(), in its order, without braces.';
 
 REVOKE ALL ON FUNCTION private.template_variable_names() FROM PUBLIC;
 GRANT ALL ON FUNCTION private.template_variable_names() TO authenticated;
@@ -4030,31 +4139,8 @@ declare
   v_queued integer;
   v_skipped jsonb;
 begin
-  if coalesce(auth.role(), '') <> 'service_role' and not private.is_owner(p_tenant_id) then
-    raise exception 'only an owner of this tenant can send a bulk message' using errcode = '42501';
-  end if;
-  if p_channel is null or p_channel not in ('sms', 'whatsapp', 'email') then
-    raise exception 'channel must be sms, whatsapp or email (got %)', p_channel using errcode = '22023';
-  end if;
-  if p_attributes is null or jsonb_typeof(p_attributes) <> 'object' then
-    raise exception 'attributes must be a JSON object' using errcode = '22023';
-  end if;
+  v_template := private.campaign_template(p_tenant_id, p_channel, p_template_id, p_attributes);
   select * into v_tenant from public.tenants t where t.id = p_tenant_id;
-  if v_tenant.id is null then
-    raise exception 'no such tenant' using errcode = 'P0002';
-  end if;
-
-  if p_template_id is not null then
-    select * into v_template from public.templates t
-    where t.id = p_template_id and t.tenant_id = p_tenant_id;
-    if v_template.id is null then
-      raise exception 'template not found in this tenant' using errcode = '22023';
-    end if;
-    if v_template.channel not in ('any', p_channel) then
-      raise exception 'template % is for channel %', v_template.name, v_template.channel
-        using errcode = '22023';
-    end if;
-  end if;
   v_body := coalesce(nullif(trim(p_body), ''), v_template.body);
   if v_body is null then
     raise exception 'a body or a template is required' using errcode = '22023';
@@ -4080,21 +4166,8 @@ begin
   end if;
 
   insert into pg_temp.bulk_audience (contact_id, reason, to_address, first_name)
-  select c.id,
-    case when v_later
-      -- Scheduled: contact rules now; the WhatsApp window is the sending time's business (the
-      -- claim re-checks it).
-      then private.contact_block_reason(c, p_channel, 'bulk')
-      else private.message_block_reason(c, cv, v_template, p_channel, 'bulk', now())
-    end,
-    private.contact_address(c, p_channel),
-    coalesce(nullif(split_part(trim(c.name), ' ', 1), ''), 'there')
-  from public.contacts c
-  left join public.conversations cv
-    on cv.tenant_id = p_tenant_id and cv.contact_id = c.id and cv.channel = p_channel
-  where c.tenant_id = p_tenant_id
-    and c.tags @> coalesce(p_tags, '{}')
-    and c.attributes @> p_attributes;
+  select a.contact_id, a.reason, a.to_address, a.first_name
+  from private.campaign_audience(p_tenant_id, p_channel, p_tags, p_attributes, v_template, v_later) a;
   get diagnostics v_targeted = row_count;
 
   insert into public.conversations (tenant_id, contact_id, channel)
@@ -4144,6 +4217,12 @@ begin
     'queued', v_queued, 'skipped', v_skipped);
 end;
 $$;
+
+COMMENT ON FUNCTION public.bulk_send_preview(p_tenant_id uuid, p_channel text, p_template_id uuid, p_tags text[], p_attributes jsonb, p_scheduled_for timestamp with time zone) IS 'Owner-only preview of public.bulk_send with the same arguments: {targeted, eligible, skipped: {reason: count}} from the same audience query; writes nothing.';
+
+REVOKE ALL ON FUNCTION public.bulk_send_preview(p_tenant_id uuid, p_channel text, p_template_id uuid, p_tags text[], p_attributes jsonb, p_scheduled_for timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.bulk_send_preview(p_tenant_id uuid, p_channel text, p_template_id uuid, p_tags text[], p_attributes jsonb, p_scheduled_for timestamp with time zone) TO authenticated;
+GRANT ALL ON FUNCTION public.bulk_send_preview(p_tenant_id uuid, p_channel text, p_template_id uuid, p_tags text[], p_attributes jsonb, p_scheduled_for timestamp with time zone) TO service_role;
 
 COMMENT ON FUNCTION public.change_member_role(p_tenant_id uuid, p_user_id uuid, p_role text) IS 'Owners only: makes a member an owner or an agent; the last owner cannot be demoted.';
 
@@ -4374,6 +4453,83 @@ begin
   return v_out || v_rest;
 end;
 $$;
+
+COMMENT ON FUNCTION public.template_check(p_text text) IS 'For the template editor: {variables: [{name, known}], unknown: [names], preview: text rendered with the sample values, or null while a variable is unknown}.';
+
+REVOKE ALL ON FUNCTION public.template_check(p_text text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.template_check(p_text text) TO authenticated;
+GRANT ALL ON FUNCTION public.template_check(p_text text) TO service_role;
+
+CREATE FUNCTION public.template_check(p_text text) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+declare
+  v_used text[] := private.template_variables_used(p_text);
+  v_names text[] := private.template_variable_names();
+  v_unknown text[];
+  v_samples jsonb;
+begin
+  select coalesce(array_agg(u order by u), '{}') into v_unknown
+  from unnest(v_used) u where u <> all (v_names);
+  select jsonb_object_agg(c.name, c.sample) into v_samples from private.template_variable_catalog() c;
+  return jsonb_build_object(
+    'variables', (select coalesce(jsonb_agg(jsonb_build_object('name', u, 'known', u = any (v_names))
+      order by u), '[]') from unnest(v_used) u),
+    'unknown', to_jsonb(v_unknown),
+    'preview', case when cardinality(v_unknown) = 0
+      then public.render_template(coalesce(p_text, ''), v_samples) end);
+end;
+$$;
+
+COMMENT ON FUNCTION public.template_fill(p_template_id uuid, p_contact_id uuid) IS 'A template of the contact''s business rendered for that contact ({body, subject}); variables the contact cannot fill stay as {name}. Members of the business only.';
+
+REVOKE ALL ON FUNCTION public.template_fill(p_template_id uuid, p_contact_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.template_fill(p_template_id uuid, p_contact_id uuid) TO authenticated;
+GRANT ALL ON FUNCTION public.template_fill(p_template_id uuid, p_contact_id uuid) TO service_role;
+
+CREATE FUNCTION public.template_fill(p_template_id uuid, p_contact_id uuid) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_template public.templates;
+  v_tenant uuid;
+  v_vars jsonb;
+begin
+  select c.tenant_id into v_tenant from public.contacts c where c.id = p_contact_id;
+  if v_tenant is null or not (private.is_member(v_tenant)
+      or coalesce(auth.role(), '') = 'service_role') then
+    raise exception 'no such contact' using errcode = 'P0002';
+  end if;
+  select * into v_template from public.templates t
+  where t.id = p_template_id and t.tenant_id = v_tenant;
+  if v_template.id is null then
+    raise exception 'no such template' using errcode = 'P0002';
+  end if;
+  v_vars := private.message_variables(p_contact_id);
+  -- Unfilled variables render as themselves: render_template substitutes in one pass.
+  select v_vars || coalesce(jsonb_object_agg(n, '{' || n || '}'), '{}') into v_vars
+  from unnest(private.template_variable_names()) n where not v_vars ? n;
+  return jsonb_build_object(
+    'body', public.render_template(v_template.body, v_vars),
+    'subject', case when v_template.subject is not null
+      then public.render_template(v_template.subject, v_vars) end);
+end;
+$$;
+
+CREATE FUNCTION public.template_variables() RETURNS TABLE(name text, source text, sample text, description text)
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+  select c.name, c.source, c.sample, c.description from private.template_variable_catalog() c
+$$;
+
+COMMENT ON FUNCTION public.template_variables() IS 'Template variables a template may use: name (without braces), source (contact, appointment, order), sample value, description.';
+
+REVOKE ALL ON FUNCTION public.template_variables() FROM PUBLIC;
+GRANT ALL ON FUNCTION public.template_variables() TO authenticated;
+GRANT ALL ON FUNCTION public.template_variables() TO service_role;
 
 -- =================================================================================================
 -- Realtime: tables in publication supabase_realtime
