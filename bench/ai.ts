@@ -7,7 +7,7 @@
 // The deliberate debounce (private.settings auto_reply_debounce_ms, default 2000 ms, which lets a
 // burst of messages get one reply) is set to 0 for the overhead figures, and measured separately
 // on a smaller sample at its default to show what a customer actually waits.
-// Target: p99 < 300 ms overhead. Appends the figures to bench/RESULTS.md.
+// Target: p99 < 300 ms overhead. Writes its figures to its section of bench/RESULTS.md.
 import postgres from 'postgres';
 import { signForm } from '../functions/_shared/twilio.ts';
 import { throwawayCluster } from '../stack/cluster.ts';
@@ -16,7 +16,7 @@ import { newSid } from '../stack/twilio_simulator.ts';
 import { startFakeAnthropic } from '../tests/fakes/anthropic.ts';
 import { startFakeGemini } from '../tests/fakes/gemini.ts';
 import { FAKE_ACCOUNT_SID, FAKE_AUTH_TOKEN, startFakeTwilio } from '../tests/fakes/twilio.ts';
-import { appendResults, pct } from './_results.ts';
+import { pct, writeResults } from './_results.ts';
 
 const CONVERSATIONS = Number(Deno.env.get('BENCH_CONVERSATIONS') ?? 200);
 const CONCURRENCY = Number(Deno.env.get('BENCH_CONCURRENCY') ?? 4);
@@ -176,7 +176,7 @@ try {
     `| anthropic, default debounce 2000 ms | ${fmt(deb)} |`,
   );
   console.log(lines.join('\n'));
-  if (!Deno.env.get('BENCH_DRY')) await appendResults('AI auto-replies (bench/ai.ts)', lines);
+  if (!Deno.env.get('BENCH_DRY')) await writeResults('ai', 'AI auto-replies (bench/ai.ts)', lines);
 } finally {
   await sql.end({ timeout: 2 });
   await stack.stop();

@@ -7,7 +7,7 @@
 //   * the inbox query (50 latest conversations of one tenant, as its member, through RLS),
 //   * public.analytics(tenant, 30), as its member, through RLS.
 // Each cron tick and claim runs inside a transaction that is rolled back, so every run sees the
-// same due work. The figures and plans are printed and appended to bench/RESULTS.md.
+// same due work. The figures and plans are printed and replace the db section of bench/RESULTS.md.
 //
 // Loading: the tenants are inserted normally (their default templates and automations come from
 // the trigger); the bulk rows are loaded with session_replication_role = replica, which skips
@@ -17,7 +17,7 @@
 // policy and trigger of the migrations is in place while we measure.
 import postgres from 'postgres';
 import { throwawayCluster } from '../stack/cluster.ts';
-import { ROOT } from '../stack/database.ts';
+import { writeResults } from './_results.ts';
 
 /** Thrown to roll a transaction back while returning a value from it. */
 class Rollback extends Error {
@@ -390,7 +390,7 @@ try {
     }
   }
 
-  await writeResults(results, counts[0], ticks);
+  await saveResults(results, counts[0], ticks);
   log(`total ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   const missed = results.filter((r) => r.median >= (TARGETS[r.name] ?? Infinity));
   if (missed.length) {
@@ -406,16 +406,13 @@ try {
   await db.dispose();
 }
 
-async function writeResults(
+async function saveResults(
   results: { name: string; median: number; min: number; max: number; plan: string }[],
   counts: Record<string, unknown>,
   ticks: Record<string, unknown>,
 ) {
   const cpus = (await Deno.readTextFile('/proc/cpuinfo')).match(/^processor/gm)?.length ?? '?';
   const lines = [
-    '',
-    `## db — ${new Date().toISOString()}`,
-    '',
     '`npx -y deno@2.9.6 task bench db` (bench/db.ts) on a throwaway PostgreSQL 15 cluster, ' +
     `${cpus} CPUs. Data: ${counts.tenants} tenants, ${counts.contacts} contacts, ` +
     `${counts.conversations} conversations, ${counts.messages} messages, ` +
@@ -451,10 +448,6 @@ async function writeResults(
       '',
     ]),
   ];
-  // Append only: other benchmarks write their own sections to the same file.
-  const file = `${ROOT}/bench/RESULTS.md`;
-  const header = '# Benchmark results\n\nEach benchmark appends a section per run (newest last).\n';
-  await Deno.writeTextFile(file, header, { createNew: true }).catch(() => {});
-  await Deno.writeTextFile(file, lines.join('\n') + '\n', { append: true });
-  log(`appended to bench/RESULTS.md`);
+  await writeResults('db', 'db (bench/db.ts)', lines);
+  log('wrote the db section of bench/RESULTS.md');
 }

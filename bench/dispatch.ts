@@ -2,8 +2,8 @@
 // (functions/dispatch: claim_due_messages, Twilio SDK send to the loopback fake, record_send_result)
 // with 0 ms and 50 ms added provider latency; the same workload through pg-boss on the same
 // Postgres in the same run as the peer (fetch, the same Twilio SDK call, complete). Reports
-// messages/s and queue-to-sent p50/p99, checks nothing was lost or sent twice, and appends the
-// figures to bench/RESULTS.md.
+// messages/s and queue-to-sent p50/p99, checks nothing was lost or sent twice, and writes the
+// figures to its section of bench/RESULTS.md (replacing the previous run).
 import PgBoss from 'pg-boss';
 import postgres from 'postgres';
 import { createDispatcher } from '../functions/dispatch/handler.ts';
@@ -13,7 +13,7 @@ import { throwawayCluster } from '../stack/cluster.ts';
 import { DEV_CREDENTIALS_KEY } from '../stack/functions.ts';
 import { FAKE_ACCOUNT_SID, FAKE_AUTH_TOKEN } from '../tests/fakes/twilio.ts';
 import { cpuPer, measureCpu, postgresPids } from './_cpu.ts';
-import { appendResults, pct } from './_results.ts';
+import { pct, writeResults } from './_results.ts';
 import { resetStatements, statementSettings, topStatements } from './_statements.ts';
 
 const TOTAL = Number(Deno.env.get('BENCH_MESSAGES') ?? 20_000);
@@ -270,24 +270,28 @@ try {
     );
   }
   if (!Deno.env.get('BENCH_DRY')) {
-    await appendResults(`Dispatch: ${TOTAL} SMS across ${TENANTS} tenants (bench/dispatch.ts)`, [
-      `Fake Twilio on loopback (its own process), dispatcher ${LOOPS} rounds in flight x ${CONCURRENCY} sends, batch ${BATCH};`,
-      `pg-boss 11 (fetch/complete loops, same in-flight limit, no polling gaps) with the same Twilio SDK call. The dispatcher`,
-      `keeps its send slots fed between claims; each pg-boss loop sends its 64 and completes them before fetching again`,
-      `(pg-boss's own fetch/complete pattern), which costs it idle slots when latency is high. Queue-to-sent latency`,
-      `counts from the moment all rows/jobs were enqueued (a drain, so p99 ≈ the drain time). ${REPS} alternating`,
-      `repetitions per latency: the median run is shown, every run's rate in brackets; lost / duplicated sum all runs.`,
-      '',
-      '| added latency | dispatcher | p50 / p99 queue→sent | lost / duplicated | pg-boss | pg-boss p50 / p99 | ratio |',
-      '| --- | --- | --- | --- | --- | --- | --- |',
-      ...lines,
-      '',
-      'CPU ms per message during the drain (this process = dispatcher or pg-boss client with the Twilio SDK):',
-      '',
-      '| added latency | dispatcher | pg-boss |',
-      '| --- | --- | --- |',
-      ...cpuLines,
-    ]);
+    await writeResults(
+      'dispatch',
+      `Dispatch: ${TOTAL} SMS across ${TENANTS} tenants (bench/dispatch.ts)`,
+      [
+        `Fake Twilio on loopback (its own process), dispatcher ${LOOPS} rounds in flight x ${CONCURRENCY} sends, batch ${BATCH};`,
+        `pg-boss 11 (fetch/complete loops, same in-flight limit, no polling gaps) with the same Twilio SDK call. The dispatcher`,
+        `keeps its send slots fed between claims; each pg-boss loop sends its 64 and completes them before fetching again`,
+        `(pg-boss's own fetch/complete pattern), which costs it idle slots when latency is high. Queue-to-sent latency`,
+        `counts from the moment all rows/jobs were enqueued (a drain, so p99 ≈ the drain time). ${REPS} alternating`,
+        `repetitions per latency: the median run is shown, every run's rate in brackets; lost / duplicated sum all runs.`,
+        '',
+        '| added latency | dispatcher | p50 / p99 queue→sent | lost / duplicated | pg-boss | pg-boss p50 / p99 | ratio |',
+        '| --- | --- | --- | --- | --- | --- | --- |',
+        ...lines,
+        '',
+        'CPU ms per message during the drain (this process = dispatcher or pg-boss client with the Twilio SDK):',
+        '',
+        '| added latency | dispatcher | pg-boss |',
+        '| --- | --- | --- |',
+        ...cpuLines,
+      ],
+    );
   }
 } finally {
   await fake.close();

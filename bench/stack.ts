@@ -4,13 +4,13 @@
 //    ratio (target: the gateway keeps >= 80% of PostgREST's).
 // 2. Realtime insert-to-delivery with 50 subscribers (50 members of one tenant, each with their own
 //    token, so RLS is checked for 50 claim sets per change): p50/p99 (target p99 < 250 ms).
-// Loopback only. Figures are printed and appended to bench/RESULTS.md.
+// Loopback only. Figures are printed and replace its section of bench/RESULTS.md.
 import postgres from 'postgres';
 import { SignJWT } from 'jose';
 import { throwawayCluster } from '../stack/cluster.ts';
 import { ROOT } from '../stack/database.ts';
 import { startStack } from '../stack/stack.ts';
-import { appendResults, pct } from './_results.ts';
+import { pct, writeResults } from './_results.ts';
 
 const SUBSCRIBERS = 50;
 
@@ -127,7 +127,7 @@ try {
     }).`,
   ];
   console.log('\n' + lines.join('\n'));
-  await appendResults('stack', lines);
+  await writeResults('stack', 'stack (bench/stack.ts)', lines);
 } finally {
   await sql.end({ timeout: 2 }).catch(() => {});
   await stack.stop();

@@ -3,14 +3,14 @@
 //   preloads (lazy pages are not counted: they load only when visited). Target ≤ 150 KB.
 // - time to the first inbox render with 5,000 conversations, in headless Debian Chromium, against
 //   a throwaway stack: from navigation (signed in) to the first conversation row. Target < 1.5 s.
-// Figures are printed and appended to bench/RESULTS.md as a dated section.
+// Figures are printed and replace its dated section of bench/RESULTS.md.
 import postgres from 'postgres';
 import { createClient } from '@supabase/supabase-js';
 import { throwawayCluster } from '../stack/cluster.ts';
 import { startStack } from '../stack/stack.ts';
 import { startWeb } from '../stack/web.ts';
 import { freePort } from '../stack/ports.ts';
-import { appendResults } from './_results.ts';
+import { writeResults } from './_results.ts';
 import { launchChromium } from '../tests/e2e/_chromium.ts';
 
 const CONVERSATIONS = 5000;
@@ -115,13 +115,15 @@ try {
     } ms; ${rows} rows drawn, newest first; target < 1500 ms) ${ms < 1500 ? 'PASS' : 'FAIL'}`,
   ];
   for (const l of lines) console.log(l);
-  await appendResults('web', [
+  await writeResults('web', 'web (bench/web.ts)', [
     '`npx -y deno@2.9.6 task bench web` — dashboard bundle built against a throwaway stack, served by ' +
     '`vite preview`, Debian Chromium headless; the inbox lists pages of 100 conversations, newest first.',
     '',
     ...lines.map((l) => `- ${l}`),
   ]);
-  console.log(`appended to bench/RESULTS.md (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  console.log(
+    `wrote the web section of bench/RESULTS.md (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+  );
 } finally {
   await close();
   await web?.stop();

@@ -5,7 +5,7 @@
 // (bench/_webhook_load.ts). In the same run, the same load against a server that does nothing but
 // answer empty TwiML, directly and behind the gateway's proxy (bench/_twiml_floor.ts): the floor
 // this machine puts under any webhook. CPU ms per webhook by process group tells where the time
-// goes. Appends to bench/RESULTS.md.
+// goes. Writes its section of bench/RESULTS.md (replacing the previous run).
 import postgres from 'postgres';
 import { throwawayCluster } from '../stack/cluster.ts';
 import { ROOT } from '../stack/database.ts';
@@ -14,7 +14,7 @@ import { logTail } from '../stack/service.ts';
 import { startStack } from '../stack/stack.ts';
 import { SIM_ACCOUNT_SID, SIM_AUTH_TOKEN } from '../stack/twilio_simulator.ts';
 import { cpuBetween, cpuPer, cpuSnapshot, type Groups, postgresPids } from './_cpu.ts';
-import { appendResults } from './_results.ts';
+import { writeResults } from './_results.ts';
 import { resetStatements, statementSettings, topStatements } from './_statements.ts';
 
 const TOTAL = Number(Deno.env.get('BENCH_WEBHOOKS') ?? 10_000);
@@ -155,7 +155,7 @@ try {
       `| ${name} | ${r.rate.toFixed(0)} | ${r.p50.toFixed(1)} ms | ${
         r.p99.toFixed(1)
       } ms | ${r.errors} | ${extra} | ${cpuPer(r.cpu, TOTAL)} |`;
-    await appendResults(`Inbound webhooks (bench/webhook.ts)`, [
+    await writeResults('webhook', `Inbound webhooks (bench/webhook.ts)`, [
       `${TOTAL} signed Twilio webhooks (5% retries of an earlier MessageSid), ${CONCURRENCY} in flight from a`,
       `load process of their own, ${NUMBERS} numbers of one tenant. Target p99 < 50 ms, nothing lost or duplicated.`,
       `The floor rows send the same load to a server that only answers empty TwiML, directly and`,

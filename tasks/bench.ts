@@ -1,5 +1,5 @@
 // `deno task bench [name ...]`: runs bench/<name>.ts (all of them without a name). Each benchmark
-// prints its figures and appends them to bench/RESULTS.md.
+// prints its figures and replaces its own section of bench/RESULTS.md.
 import { ROOT } from '../stack/database.ts';
 
 const available: string[] = [];
