@@ -1,6 +1,6 @@
 -- The dispatcher's write-back for a group of successful sends, set-based: one UPDATE for up to a
--- few dozen rows instead of one private.record_send_result() call each (which costs ~0.5 ms per
--- row here and was the largest database share of a dispatch round). It applies exactly the
+-- few dozen rows instead of one private.record_send_result() call each (a call per row was the
+-- largest database share of a dispatch round). It applies exactly the
 -- success branch of private.record_send_result (20261122002300_send_results.sql): a row still
 -- 'sending', or 'queued' again after its lease expired, becomes 'sent' with sent_at,
 -- provider_sid, segments and from_address, its lease and earlier retry errors cleared; anything

@@ -2,9 +2,9 @@
 -- private.send_attempts and public.messages through jsonb_to_recordset, which the planner
 -- estimates at 100 rows whatever it holds; it then preferred a hash join over a scan of
 -- send_attempts_unsettled_idx (or of the table), and that index keeps an entry for every attempt
--- settled since the last vacuum, so each group of 64 walked all the attempts of the drain so far:
--- 1.7 s of a 20,000-message drain, growing with it (bench/dispatch.ts, BENCH_STATEMENTS=1). With
--- the group's ids as an array in the conditions, both updates look their rows up by key (1.0 s).
+-- settled since the last vacuum, so each group walked all the attempts of the drain so far, a
+-- cost that grew with the drain. With the group's ids as an array in the conditions, both updates
+-- look their rows up by key (`BENCH_STATEMENTS=1 deno task bench dispatch` shows the statements).
 -- The rule is unchanged: the success branch of private.record_send_result; keep the two in step.
 create or replace function private.record_sends_succeeded(p_items jsonb)
 returns integer

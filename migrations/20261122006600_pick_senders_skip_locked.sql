@@ -1,7 +1,7 @@
 -- pick_senders never waits for another dispatcher. Touching last_used_at locked the chosen
 -- numbers until the batch committed, so dispatch rounds running side by side for the same
--- tenants queued behind each other there (bench/dispatch.ts: pick_senders was a third of the
--- database time of a drain, mostly waiting). A number another round is touching right now is
+-- tenants queued behind each other there, and pick_senders spent its time in a drain waiting. A
+-- number another round is touching right now is
 -- being used right now: skipping it keeps last_used_at as true as before.
 create or replace function private.pick_senders(p_items jsonb)
 returns table (message_id uuid, phone_number_id uuid, e164 text, messaging_service_sid text)

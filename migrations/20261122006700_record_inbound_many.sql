@@ -1,6 +1,6 @@
 -- Several inbound messages in one call and one transaction: what twilio-inbound sends while an
--- earlier call is still running (bench/webhook.ts: a webhook burst then costs one round trip,
--- one plan and one commit per group instead of per message). Each item is exactly one
+-- earlier call is still running, so a webhook burst costs one round trip, one plan and one commit
+-- per group instead of per message. Each item is exactly one
 -- public.record_inbound call with the same arguments, in its own subtransaction, so a bad item
 -- fails alone. Items are recorded in sender order whatever order they came in: concurrent groups
 -- then lock the same contacts and conversations in the same order. (Locks on other rows can still
