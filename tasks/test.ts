@@ -82,7 +82,7 @@ async function checkSuite(): Promise<SuiteResult> {
   const steps: [string, string[]][] = [
     ['deno fmt --check', ['fmt', '--check']],
     ['deno lint', ['lint']],
-    ['deno check', ['check', 'tasks', 'stack', 'tests', 'functions', 'bench', 'web']],
+    ['deno check', ['check', 'tasks', 'stack', 'tests', 'functions', 'bench', 'web', 'common']],
   ];
   for (const [label, args] of steps) {
     const out = await new Deno.Command(Deno.execPath(), {
