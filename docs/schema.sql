@@ -132,10 +132,6 @@ $$;
 
 COMMENT ON FUNCTION private.auto_reply_debounce() IS 'How long an auto-reply waits for more inbound messages of the same burst: private.settings auto_reply_debounce_ms, default 2000 ms (0 for benchmarks).';
 
-SET default_tablespace = '';
-
-SET default_table_access_method = heap;
-
 REVOKE ALL ON FUNCTION private.auto_reply_debounce() FROM PUBLIC;
 GRANT ALL ON FUNCTION private.auto_reply_debounce() TO service_role;
 
@@ -851,17 +847,6 @@ $$;
 COMMENT ON FUNCTION private.normalize_contact() IS 'Contacts trigger: phone and whatsapp to E.164 with the tenant''s default country code, email trimmed and lower-cased, blanks to null.';
 
 REVOKE ALL ON FUNCTION private.normalize_contact() FROM PUBLIC;
-
-CREATE FUNCTION private.send_not_before(p_kind text, p_contact public.contacts, p_tenant public.tenants, p_at timestamp with time zone) RETURNS timestamp with time zone
-    LANGUAGE sql STABLE
-    SET search_path TO ''
-    AS $$
-  select case when private.quiet_hours_kind(p_kind)
-    then private.quiet_hours_next_allowed(p_at,
-      private.effective_timezone(p_contact.timezone, p_tenant.timezone),
-      p_tenant.quiet_hours_start, p_tenant.quiet_hours_end)
-    else p_at end
-$$;
 
 -- =================================================================================================
 -- Table public.conversations
@@ -2169,28 +2154,6 @@ GRANT INSERT(whatsapp_content_sid),UPDATE(whatsapp_content_sid) ON TABLE public.
 
 GRANT INSERT(whatsapp_approved),UPDATE(whatsapp_approved) ON TABLE public.templates TO authenticated;
 
-CREATE FUNCTION private.campaign_audience(p_tenant_id uuid, p_channel text, p_tags text[], p_attributes jsonb, p_template public.templates, p_later boolean) RETURNS TABLE(contact_id uuid, reason text, to_address text, first_name text)
-    LANGUAGE plpgsql STABLE
-    SET search_path TO ''
-    AS $$
-begin
-  return query
-  select c.id,
-    case when p_later
-      then private.contact_block_reason(c, p_channel, 'bulk')
-      else private.message_block_reason(c, cv, p_template, p_channel, 'bulk', now())
-    end,
-    private.contact_address(c, p_channel),
-    coalesce(nullif(split_part(trim(c.name), ' ', 1), ''), 'there')
-  from public.contacts c
-  left join public.conversations cv
-    on cv.tenant_id = p_tenant_id and cv.contact_id = c.id and cv.channel = p_channel
-  where c.tenant_id = p_tenant_id
-    and c.tags @> coalesce(p_tags, '{}')
-    and c.attributes @> coalesce(p_attributes, '{}');
-end;
-$$;
-
 CREATE FUNCTION private.campaign_template(p_tenant_id uuid, p_channel text, p_template_id uuid, p_attributes jsonb) RETURNS public.templates
     LANGUAGE plpgsql STABLE
     SET search_path TO ''
@@ -2225,6 +2188,75 @@ begin
 end;
 $$;
 
+CREATE FUNCTION private.install_default_templates(p_tenant_id uuid) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  -- (kind, template name, category, subject, body, offset_minutes, enabled)
+  with defaults (kind, name, category, subject, body, offset_minutes, enabled) as (
+    values
+      ('booking_confirmation', 'Booking confirmation', 'appointment',
+        'Your {service} at {business_name}',
+        'Hi {first_name}, you''re booked for {service} at {business_name} on {date} at {time}. Reply to this message if you need to change it.',
+        0, true),
+      ('reminder_24h', 'Reminder 24 hours before', 'appointment',
+        'Reminder: {service} tomorrow',
+        'Hi {first_name}, a reminder of your {service} at {business_name} tomorrow, {date} at {time}. Reply to this message if you need to reschedule.',
+        1440, true),
+      ('reminder_2h', 'Reminder 2 hours before', 'appointment',
+        'See you at {time}',
+        'See you soon, {first_name}! Your {service} at {business_name} is today at {time}.',
+        120, true),
+      ('appointment_rescheduled', 'Appointment rescheduled', 'appointment',
+        'Your {service} has moved',
+        'Hi {first_name}, your {service} at {business_name} is now on {date} at {time}. Reply to this message if that does not suit you.',
+        0, true),
+      ('payment_confirmation', 'Payment confirmation', 'order',
+        'Payment received for order {order_number}',
+        'Thanks {first_name}! We received your payment for order {order_number}. - {business_name}',
+        0, true),
+      ('shipment_notice', 'Shipment notice', 'order',
+        'Order {order_number} has shipped',
+        'Good news {first_name}: order {order_number} from {business_name} is on its way. Tracking number {tracking_number}: {tracking_url}',
+        0, true),
+      ('payment_failed', 'Payment failed', 'order',
+        'Payment for order {order_number} did not go through',
+        'Hi {first_name}, the payment for order {order_number} did not go through. You can try again here: {retry_url} - {business_name}',
+        0, true),
+      -- Promotional: needs promotional consent (checked by the outbox rules) and says how to stop.
+      ('reengagement', 'We miss you', 'marketing',
+        'It has been a while',
+        'Hi {first_name}, it has been a while! {business_name} would love to see you again - just reply to this message. Reply STOP to opt out.',
+        10080, true)
+  ),
+  inserted as (
+    insert into public.templates (tenant_id, name, category, subject, body)
+    select p_tenant_id, d.name, d.category, d.subject, d.body
+    from defaults d
+    -- A tenant that already has a template of that name keeps it (and the automation uses it).
+    on conflict (tenant_id, name) do nothing
+    returning id, name
+  ),
+  chosen as (
+    select d.kind, d.offset_minutes, d.enabled,
+      -- Re-engagement starts without a template: the job's built-in texts name the contact's last
+      -- topic (service or order) when known, which one fixed template cannot. 'We miss you' stays
+      -- available for campaigns and for tenants who pick it.
+      case when d.kind <> 'reengagement' then
+        coalesce(i.id, (select t.id from public.templates t
+          where t.tenant_id = p_tenant_id and t.name = d.name))
+      end as template_id
+    from defaults d
+    left join inserted i on i.name = d.name
+  )
+  insert into public.automations (tenant_id, kind, enabled, template_id, offset_minutes)
+  select p_tenant_id, c.kind, c.enabled, c.template_id, c.offset_minutes
+  from chosen c
+  on conflict (tenant_id, kind) do nothing;
+end;
+$$;
+
 CREATE FUNCTION private.validate_template() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path TO ''
@@ -2239,30 +2271,6 @@ $$;
 COMMENT ON FUNCTION private.validate_template() IS 'BEFORE INSERT/UPDATE trigger on public.templates: refuses unknown {variables} (22023).';
 
 REVOKE ALL ON FUNCTION private.validate_template() FROM PUBLIC;
-
-CREATE FUNCTION public.bulk_send_preview(p_tenant_id uuid, p_channel text, p_template_id uuid DEFAULT NULL::uuid, p_tags text[] DEFAULT '{}'::text[], p_attributes jsonb DEFAULT '{}'::jsonb, p_scheduled_for timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS jsonb
-    LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-declare
-  v_template public.templates;
-  v_result jsonb;
-begin
-  v_template := private.campaign_template(p_tenant_id, p_channel, p_template_id, p_attributes);
-  select jsonb_build_object(
-      'targeted', coalesce(sum(a.n), 0),
-      'eligible', coalesce(sum(a.n) filter (where a.reason is null), 0),
-      'skipped', coalesce(jsonb_object_agg(a.reason, a.n) filter (where a.reason is not null), '{}'))
-    into v_result
-  from (
-    select r.reason, count(*) as n
-    from private.campaign_audience(p_tenant_id, p_channel, p_tags, p_attributes, v_template,
-      p_scheduled_for is not null and p_scheduled_for > now()) r
-    group by r.reason
-  ) a;
-  return v_result;
-end;
-$$;
 
 -- =================================================================================================
 -- Table public.tenant_members
@@ -2878,6 +2886,28 @@ COMMENT ON FUNCTION private.campaign_audience(p_tenant_id uuid, p_channel text, 
 
 REVOKE ALL ON FUNCTION private.campaign_audience(p_tenant_id uuid, p_channel text, p_tags text[], p_attributes jsonb, p_template public.templates, p_later boolean) FROM PUBLIC;
 
+CREATE FUNCTION private.campaign_audience(p_tenant_id uuid, p_channel text, p_tags text[], p_attributes jsonb, p_template public.templates, p_later boolean) RETURNS TABLE(contact_id uuid, reason text, to_address text, first_name text)
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+begin
+  return query
+  select c.id,
+    case when p_later
+      then private.contact_block_reason(c, p_channel, 'bulk')
+      else private.message_block_reason(c, cv, p_template, p_channel, 'bulk', now())
+    end,
+    private.contact_address(c, p_channel),
+    coalesce(nullif(split_part(trim(c.name), ' ', 1), ''), 'there')
+  from public.contacts c
+  left join public.conversations cv
+    on cv.tenant_id = p_tenant_id and cv.contact_id = c.id and cv.channel = p_channel
+  where c.tenant_id = p_tenant_id
+    and c.tags @> coalesce(p_tags, '{}')
+    and c.attributes @> coalesce(p_attributes, '{}');
+end;
+$$;
+
 COMMENT ON FUNCTION private.campaign_template(p_tenant_id uuid, p_channel text, p_template_id uuid, p_attributes jsonb) IS 'Checks a campaign before it is sent or previewed: owner (or service role), channel, attributes object, tenant exists, template of this tenant and channel. Returns the template row (nulls when none).';
 
 REVOKE ALL ON FUNCTION private.campaign_template(p_tenant_id uuid, p_channel text, p_template_id uuid, p_attributes jsonb) FROM PUBLIC;
@@ -3054,75 +3084,6 @@ COMMENT ON FUNCTION private.install_default_templates(p_tenant_id uuid) IS 'Give
 
 REVOKE ALL ON FUNCTION private.install_default_templates(p_tenant_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.install_default_templates(p_tenant_id uuid) TO service_role;
-
-CREATE FUNCTION private.install_default_templates(p_tenant_id uuid) RETURNS void
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-begin
-  -- (kind, template name, category, subject, body, offset_minutes, enabled)
-  with defaults (kind, name, category, subject, body, offset_minutes, enabled) as (
-    values
-      ('booking_confirmation', 'Booking confirmation', 'appointment',
-        'Your {service} at {business_name}',
-        'Hi {first_name}, you''re booked for {service} at {business_name} on {date} at {time}. Reply to this message if you need to change it.',
-        0, true),
-      ('reminder_24h', 'Reminder 24 hours before', 'appointment',
-        'Reminder: {service} tomorrow',
-        'Hi {first_name}, a reminder of your {service} at {business_name} tomorrow, {date} at {time}. Reply to this message if you need to reschedule.',
-        1440, true),
-      ('reminder_2h', 'Reminder 2 hours before', 'appointment',
-        'See you at {time}',
-        'See you soon, {first_name}! Your {service} at {business_name} is today at {time}.',
-        120, true),
-      ('appointment_rescheduled', 'Appointment rescheduled', 'appointment',
-        'Your {service} has moved',
-        'Hi {first_name}, your {service} at {business_name} is now on {date} at {time}. Reply to this message if that does not suit you.',
-        0, true),
-      ('payment_confirmation', 'Payment confirmation', 'order',
-        'Payment received for order {order_number}',
-        'Thanks {first_name}! We received your payment for order {order_number}. - {business_name}',
-        0, true),
-      ('shipment_notice', 'Shipment notice', 'order',
-        'Order {order_number} has shipped',
-        'Good news {first_name}: order {order_number} from {business_name} is on its way. Tracking number {tracking_number}: {tracking_url}',
-        0, true),
-      ('payment_failed', 'Payment failed', 'order',
-        'Payment for order {order_number} did not go through',
-        'Hi {first_name}, the payment for order {order_number} did not go through. You can try again here: {retry_url} - {business_name}',
-        0, true),
-      -- Promotional: needs promotional consent (checked by the outbox rules) and says how to stop.
-      ('reengagement', 'We miss you', 'marketing',
-        'It has been a while',
-        'Hi {first_name}, it has been a while! {business_name} would love to see you again - just reply to this message. Reply STOP to opt out.',
-        10080, true)
-  ),
-  inserted as (
-    insert into public.templates (tenant_id, name, category, subject, body)
-    select p_tenant_id, d.name, d.category, d.subject, d.body
-    from defaults d
-    -- A tenant that already has a template of that name keeps it (and the automation uses it).
-    on conflict (tenant_id, name) do nothing
-    returning id, name
-  ),
-  chosen as (
-    select d.kind, d.offset_minutes, d.enabled,
-      -- Re-engagement starts without a template: the job's built-in texts name the contact's last
-      -- topic (service or order) when known, which one fixed template cannot. 'We miss you' stays
-      -- available for campaigns and for tenants who pick it.
-      case when d.kind <> 'reengagement' then
-        coalesce(i.id, (select t.id from public.templates t
-          where t.tenant_id = p_tenant_id and t.name = d.name))
-      end as template_id
-    from defaults d
-    left join inserted i on i.name = d.name
-  )
-  insert into public.automations (tenant_id, kind, enabled, template_id, offset_minutes)
-  select p_tenant_id, c.kind, c.enabled, c.template_id, c.offset_minutes
-  from chosen c
-  on conflict (tenant_id, kind) do nothing;
-end;
-$$;
 
 COMMENT ON FUNCTION private.is_member(p_tenant_id uuid) IS 'True when the signed-in user is an owner or agent of the tenant.';
 
@@ -3825,6 +3786,17 @@ REVOKE ALL ON FUNCTION private.send_not_before(p_kind text, p_contact public.con
 GRANT ALL ON FUNCTION private.send_not_before(p_kind text, p_contact public.contacts, p_tenant public.tenants, p_at timestamp with time zone) TO authenticated;
 GRANT ALL ON FUNCTION private.send_not_before(p_kind text, p_contact public.contacts, p_tenant public.tenants, p_at timestamp with time zone) TO service_role;
 
+CREATE FUNCTION private.send_not_before(p_kind text, p_contact public.contacts, p_tenant public.tenants, p_at timestamp with time zone) RETURNS timestamp with time zone
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+  select case when private.quiet_hours_kind(p_kind)
+    then private.quiet_hours_next_allowed(p_at,
+      private.effective_timezone(p_contact.timezone, p_tenant.timezone),
+      p_tenant.quiet_hours_start, p_tenant.quiet_hours_end)
+    else p_at end
+$$;
+
 COMMENT ON FUNCTION private.slugify(p_text text) IS 'A URL-safe slug from a name (may be shorter than 2 characters or empty).';
 
 REVOKE ALL ON FUNCTION private.slugify(p_text text) FROM PUBLIC;
@@ -4223,6 +4195,30 @@ COMMENT ON FUNCTION public.bulk_send_preview(p_tenant_id uuid, p_channel text, p
 REVOKE ALL ON FUNCTION public.bulk_send_preview(p_tenant_id uuid, p_channel text, p_template_id uuid, p_tags text[], p_attributes jsonb, p_scheduled_for timestamp with time zone) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.bulk_send_preview(p_tenant_id uuid, p_channel text, p_template_id uuid, p_tags text[], p_attributes jsonb, p_scheduled_for timestamp with time zone) TO authenticated;
 GRANT ALL ON FUNCTION public.bulk_send_preview(p_tenant_id uuid, p_channel text, p_template_id uuid, p_tags text[], p_attributes jsonb, p_scheduled_for timestamp with time zone) TO service_role;
+
+CREATE FUNCTION public.bulk_send_preview(p_tenant_id uuid, p_channel text, p_template_id uuid DEFAULT NULL::uuid, p_tags text[] DEFAULT '{}'::text[], p_attributes jsonb DEFAULT '{}'::jsonb, p_scheduled_for timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_template public.templates;
+  v_result jsonb;
+begin
+  v_template := private.campaign_template(p_tenant_id, p_channel, p_template_id, p_attributes);
+  select jsonb_build_object(
+      'targeted', coalesce(sum(a.n), 0),
+      'eligible', coalesce(sum(a.n) filter (where a.reason is null), 0),
+      'skipped', coalesce(jsonb_object_agg(a.reason, a.n) filter (where a.reason is not null), '{}'))
+    into v_result
+  from (
+    select r.reason, count(*) as n
+    from private.campaign_audience(p_tenant_id, p_channel, p_tags, p_attributes, v_template,
+      p_scheduled_for is not null and p_scheduled_for > now()) r
+    group by r.reason
+  ) a;
+  return v_result;
+end;
+$$;
 
 COMMENT ON FUNCTION public.change_member_role(p_tenant_id uuid, p_user_id uuid, p_role text) IS 'Owners only: makes a member an owner or an agent; the last owner cannot be demoted.';
 

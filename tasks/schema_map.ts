@@ -6,9 +6,9 @@
 // own rendering of the catalog), cut into its TOC entries and regrouped the way Rails'
 // structure.sql reads and basejump's files are sectioned: each table with its comments,
 // constraints, indexes, row security, policies, triggers, grants and the functions that belong to
-// it. A function belongs to a table when one of its triggers runs it, else when it takes or returns
-// that table's row type, else when it writes (insert, update, delete) only that table of ours, else
-// when its body names no other table of ours. The rest sit per schema
+// it. A function belongs to a table when one of its triggers runs it, else when it returns that
+// table's row type or takes it as first argument, else when it writes (insert, update, delete)
+// only that table of ours, else when it reads (from, join) only that one. The rest sit per schema
 // at the end. Then the Realtime publication's tables and the pg_cron jobs (set by migrations too).
 //
 // Noise that would differ between machines or runs is dropped: pg_dump's \restrict keys (random per
@@ -36,6 +36,8 @@ export function parseDump(dump: string): Entry[] {
     const end = i + 1 < marks.length ? marks[i + 1].index! : dump.length;
     const body = dump.slice(m.index! + m[0].length, end)
       .replace(/^\\(un)?restrict .*$/gm, '')
+      // Session settings pg_dump puts before the first table, not part of any object.
+      .replace(/^SET default_(tablespace|table_access_method) = .*;$/gm, '')
       .replace(/^--\n-- PostgreSQL database dump complete\n--\n/m, '')
       .trim();
     return { name: m[1], type: m[2], schema: m[3], body };
@@ -114,19 +116,20 @@ export async function functionHomes(cluster: Cluster): Promise<Map<string, strin
     ), funcs as (
       select p.oid, n.nspname || '.' || p.proname || '(' ||
         oidvectortypes(p.proargtypes) || ')' as sig, p.prosrc,
-        p.proargtypes::oid[] || p.prorettype as types
+        p.proargtypes as argtypes, p.prorettype as rettype
       from pg_proc p join pg_namespace n on n.oid = p.pronamespace
       where n.nspname in (${list})
     )
     select f.sig, coalesce(
       (select min(t.name) from pg_trigger g join tabs t on t.oid = g.tgrelid
         where g.tgfoid = f.oid and not g.tgisinternal),
-      (select t.name from unnest(f.types) with ordinality a(typ, i) join tabs t on t.reltype = a.typ
-        order by a.i limit 1),
+      (select t.name from tabs t where t.reltype = f.rettype),
+      (select t.name from tabs t where t.reltype = f.argtypes[0]),
       (select min(t.name) from tabs t
         where f.prosrc ~* ('(insert\\s+into|update|delete\\s+from)\\s+' || t.pattern)
         having count(*) = 1),
-      (select min(t.name) from tabs t where f.prosrc ~ t.pattern having count(*) = 1)
+      (select min(t.name) from tabs t where f.prosrc ~* ('(from|join)\\s+' || t.pattern)
+        having count(*) = 1)
     ) as home
     from funcs f order by f.sig`;
   const out = await psql(cluster, { sql }, ['-tA', '-F', '\t']);
