@@ -72,6 +72,7 @@ Switchboard local stack is up.
   Dashboard      http://127.0.0.1:${WEB_PORT}
   API URL        ${stack.url}          (REST ${stack.url}/rest/v1)
   Database URL   ${cluster.url()}
+  Mail catcher   ${stack.env.MAILPIT_URL}          (sign-up, email-change and invite mails)
   JWT secret     ${stack.env.SUPABASE_JWT_SECRET}
   anon key       ${stack.env.SUPABASE_ANON_KEY}
   service_role   ${stack.env.SUPABASE_SERVICE_ROLE_KEY}
