@@ -803,6 +803,57 @@ export type Database = {
           },
         ];
       };
+      'tenant_invitations': {
+        Row: {
+          'accepted_at': string | null;
+          'accepted_by': string | null;
+          'created_at': string;
+          'email': string;
+          'expires_at': string;
+          'id': string;
+          'invited_by': string | null;
+          'revoked_at': string | null;
+          'role': string;
+          'sent_at': string;
+          'tenant_id': string;
+        };
+        ComputedFields: never;
+        Insert: {
+          'accepted_at'?: string | null;
+          'accepted_by'?: string | null;
+          'created_at'?: string;
+          'email': string;
+          'expires_at'?: string;
+          'id'?: string;
+          'invited_by'?: string | null;
+          'revoked_at'?: string | null;
+          'role': string;
+          'sent_at'?: string;
+          'tenant_id': string;
+        };
+        Update: {
+          'accepted_at'?: string | null;
+          'accepted_by'?: string | null;
+          'created_at'?: string;
+          'email'?: string;
+          'expires_at'?: string;
+          'id'?: string;
+          'invited_by'?: string | null;
+          'revoked_at'?: string | null;
+          'role'?: string;
+          'sent_at'?: string;
+          'tenant_id'?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: 'tenant_invitations_tenant_id_fkey';
+            columns: ['tenant_id'];
+            isOneToOne: false;
+            referencedRelation: 'tenants';
+            referencedColumns: ['id'];
+          },
+        ];
+      };
       'tenant_members': {
         Row: {
           'created_at': string;
@@ -920,8 +971,8 @@ export type Database = {
       [_ in never]: never;
     };
     Functions: {
-      'add_member': {
-        Args: { 'p_email': string; 'p_role': string; 'p_tenant_id': string };
+      'accept_invitation': {
+        Args: { 'p_invitation_id': string };
         Returns: {
           'created_at': string;
           'role': string;
@@ -999,6 +1050,28 @@ export type Database = {
           isSetofReturn: false;
         };
       };
+      'invite_member': {
+        Args: { 'p_email': string; 'p_role': string; 'p_tenant_id': string };
+        Returns: {
+          'accepted_at': string | null;
+          'accepted_by': string | null;
+          'created_at': string;
+          'email': string;
+          'expires_at': string;
+          'id': string;
+          'invited_by': string | null;
+          'revoked_at': string | null;
+          'role': string;
+          'sent_at': string;
+          'tenant_id': string;
+        };
+        SetofOptions: {
+          from: '*';
+          to: 'tenant_invitations';
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
       'list_members': {
         Args: { 'p_tenant_id': string };
         Returns: {
@@ -1006,6 +1079,16 @@ export type Database = {
           'email': string;
           'role': string;
           'user_id': string;
+        }[];
+      };
+      'my_invitations': {
+        Args: Record<PropertyKey, never>;
+        Returns: {
+          'expires_at': string;
+          'id': string;
+          'role': string;
+          'tenant_id': string;
+          'tenant_name': string;
         }[];
       };
       'record_inbound': {
@@ -1027,6 +1110,28 @@ export type Database = {
       };
       'remove_member': { Args: { 'p_tenant_id': string; 'p_user_id': string }; Returns: undefined };
       'render_template': { Args: { 'p_body': string; 'p_variables': Json }; Returns: string };
+      'revoke_invitation': {
+        Args: { 'p_invitation_id': string };
+        Returns: {
+          'accepted_at': string | null;
+          'accepted_by': string | null;
+          'created_at': string;
+          'email': string;
+          'expires_at': string;
+          'id': string;
+          'invited_by': string | null;
+          'revoked_at': string | null;
+          'role': string;
+          'sent_at': string;
+          'tenant_id': string;
+        };
+        SetofOptions: {
+          from: '*';
+          to: 'tenant_invitations';
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
     };
     Enums: {
       [_ in never]: never;
