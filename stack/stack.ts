@@ -101,7 +101,8 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
       JWT_EXPIRY: String(JWT_EXPIRY_SECONDS),
       POSTGREST_URL: `http://127.0.0.1:${restPort}`,
       MAILPIT_URL: mail.webUrl,
-      AUTH_SMTP_URL: mail.smtpUrl,
+      INVITE_SMTP_URL: mail.smtpUrl,
+      SITE_URL: authConfig.siteUrl,
     };
 
     const fnPort = freePort();

@@ -129,7 +129,7 @@ async function limitedAuth() {
     jwtExpirySeconds: 3600,
     siteUrl: config.siteUrl,
     config,
-    smtpUrl: Deno.env.get('AUTH_SMTP_URL'),
+    smtpUrl: Deno.env.get('INVITE_SMTP_URL'),
   });
   const server = Deno.serve(
     { hostname: '127.0.0.1', port: 0, onListen: () => {} },
