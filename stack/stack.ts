@@ -23,6 +23,8 @@ export interface StackOptions {
   stateDir?: string;
   /** Extra function environment (provider URLs and keys, CREDENTIALS_KEY, …). */
   functionsEnv?: Record<string, string>;
+  /** Mail catcher ports; dev defaults to 54324 (web) and 54325 (SMTP), tests to free ones. */
+  mailPorts?: { web: number; smtp: number };
   /** Changes to supabase/config.toml's auth settings (tests that run from one address). */
   auth?: Partial<AuthConfig>;
 }
@@ -68,8 +70,8 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     // Mailpit as `supabase start` runs it: web page and API on 54324 ([inbucket] port), SMTP on
     // 54325 (its smtp_port); free ports in tests.
     const mail = await startMailCatcher({
-      webPort: opts.mode === 'dev' ? 54324 : freePort(),
-      smtpPort: opts.mode === 'dev' ? 54325 : freePort(),
+      webPort: opts.mailPorts?.web ?? (opts.mode === 'dev' ? 54324 : freePort()),
+      smtpPort: opts.mailPorts?.smtp ?? (opts.mode === 'dev' ? 54325 : freePort()),
     });
     stoppers.push(() => mail.stop());
     const authConfig = { ...(await readAuthConfig()), ...opts.auth };
