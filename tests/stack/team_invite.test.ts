@@ -16,16 +16,16 @@ async function user(label: string) {
   const email = `${label}-${run}@example.test`;
   const password = 'team invite pw';
   const { error } = await admin.auth.admin.createUser({ email, password, email_confirm: true });
-  assert.equal(error, null, error?.message);
+  assert.equal(error, null, error?.message ?? '');
   const client = createClient(env.SUPABASE_URL, env.SUPABASE_ANON_KEY, opts);
   const s = await client.auth.signInWithPassword({ email, password });
-  assert.equal(s.error, null, s.error?.message);
+  assert.equal(s.error, null, s.error?.message ?? '');
   return { email, client, token: s.data.session!.access_token, id: s.data.user!.id };
 }
 
 async function business(c: SupabaseClient, name: string): Promise<string> {
   const { data, error } = await c.rpc('create_tenant', { p_name: name });
-  assert.equal(error, null, error?.message);
+  assert.equal(error, null, error?.message ?? '');
   return (data as { id: string }).id;
 }
 
@@ -97,7 +97,7 @@ Deno.test('team invite: the invitee joins only by accepting; intruders are refus
   const mine = await invitee.client.rpc('my_invitations');
   assert.deepEqual(mine.data?.map((i: { id: string }) => i.id), [ja.id]);
   const ok = await invitee.client.rpc('accept_invitation', { p_invitation_id: ja.id });
-  assert.equal(ok.error, null, ok.error?.message);
+  assert.equal(ok.error, null, ok.error?.message ?? '');
   assert.equal((ok.data as { role: string }).role, 'agent');
   const twice = await invitee.client.rpc('accept_invitation', { p_invitation_id: ja.id });
   assert.equal(twice.error?.code, 'P0002');
@@ -111,6 +111,6 @@ Deno.test('team invite: the invitee joins only by accepting; intruders are refus
   assert.equal(agentInvite.status, 403);
   await agentInvite.body?.cancel();
   const rev = await owner.client.rpc('revoke_invitation', { p_invitation_id: jb.id });
-  assert.equal(rev.error, null, rev.error?.message);
+  assert.equal(rev.error, null, rev.error?.message ?? '');
   assert.ok(other);
 });
