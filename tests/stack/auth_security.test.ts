@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import postgres from 'postgres';
 import { stackEnv } from './_env.ts';
 import { startAuth } from '../../stack/auth/mod.ts';
-import { readAuthConfig } from '../../stack/auth/config.ts';
+import { CLI_DEFAULTS, readAuthConfig } from '../../stack/auth/config.ts';
+import { clientIp, Limiters } from '../../stack/auth/limiter.ts';
 import { mailsTo } from '../_mail.ts';
 
 const env = stackEnv();
@@ -196,4 +197,39 @@ Deno.test('auth security: mass sign-ups are stopped by sign_in_sign_ups', async 
   } finally {
     await a.stop();
   }
+});
+
+Deno.test('auth security: guessing mailed tokens is stopped by token_verifications', async () => {
+  const a = await limitedAuth();
+  try {
+    const statuses: number[] = [];
+    for (let i = 0; i < 32; i++) {
+      // Well-formed SHA-224 hex that belongs to nobody.
+      const token = i.toString(16).padStart(56, '0');
+      const res = await fetch(`${a.url}/verify?type=signup&token=${token}`, { redirect: 'manual' });
+      statuses.push(res.status);
+      await res.body?.cancel();
+    }
+    // Wrong tokens are redirects carrying otp_expired; past the burst of 30 it is a 429.
+    assert.ok(statuses.slice(0, 30).every((s) => s === 303), statuses.join(','));
+    assert.equal(statuses.at(-1), 429);
+  } finally {
+    await a.stop();
+  }
+});
+
+Deno.test('auth security: the client address is the last X-Forwarded-For entry, buckets are per address', () => {
+  const info = (hostname: string) =>
+    ({ remoteAddr: { transport: 'tcp', hostname, port: 1 } }) as unknown as Deno.ServeHandlerInfo;
+  const req = new Request('http://x/', { headers: { 'x-forwarded-for': '1.1.1.1, 2.2.2.2' } });
+  assert.equal(clientIp(req, info('127.0.0.1')), '127.0.0.1', 'the peer is appended last');
+  assert.equal(clientIp(req, undefined), '2.2.2.2', 'behind a proxy: its appended entry');
+  assert.equal(
+    clientIp(new Request('http://x/', { headers: { 'x-forwarded-for': 'evil' } }), undefined),
+    null,
+  );
+  const limits = new Limiters({ ...CLI_DEFAULTS.rateLimits, signInSignUps: 30 });
+  for (let i = 0; i < 30; i++) limits.check('signups', '10.0.0.1');
+  assert.throws(() => limits.check('signups', '10.0.0.1'), /Request rate limit reached/);
+  limits.check('signups', '10.0.0.2');
 });
