@@ -56,8 +56,12 @@ try {
   const client = createClient(stack.env.SUPABASE_URL, stack.env.SUPABASE_ANON_KEY, {
     auth: { persistSession: false },
   });
-  const up = await client.auth.signUp({ email, password });
-  if (up.error) throw new Error(`sign up: ${up.error.message}`);
+  // Sign-ups need a confirmed address (enable_confirmations): the admin API makes one.
+  const admin = createClient(stack.env.SUPABASE_URL, stack.env.SUPABASE_SERVICE_ROLE_KEY, {
+    auth: { persistSession: false },
+  });
+  const up = await admin.auth.admin.createUser({ email, password, email_confirm: true });
+  if (up.error) throw new Error(`create user: ${up.error.message}`);
   await client.auth.signInWithPassword({ email, password });
   const { data: tenant, error } = await client.rpc(
     'create_tenant' as never,

@@ -11,6 +11,8 @@ import { ROOT } from './database.ts';
 import { startAuth } from './auth/mod.ts';
 import { startRealtime } from './realtime/mod.ts';
 import { startFunctions } from './functions.ts';
+import { startMailCatcher } from './mail_catcher.ts';
+import { type AuthConfig, readAuthConfig } from './auth/config.ts';
 
 export interface StackOptions {
   cluster: Cluster;
@@ -21,6 +23,10 @@ export interface StackOptions {
   stateDir?: string;
   /** Extra function environment (provider URLs and keys, CREDENTIALS_KEY, …). */
   functionsEnv?: Record<string, string>;
+  /** Mail catcher ports; dev defaults to 54324 (web) and 54325 (SMTP), tests to free ones. */
+  mailPorts?: { web: number; smtp: number };
+  /** Changes to supabase/config.toml's auth settings (tests that run from one address). */
+  auth?: Partial<AuthConfig>;
 }
 
 export interface RunningStack {
@@ -61,11 +67,21 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     children.push(postgrest);
     stoppers.push(() => postgrest.stop());
 
+    // Mailpit as `supabase start` runs it: web page and API on 54324 ([inbucket] port), SMTP on
+    // 54325 (its smtp_port); free ports in tests.
+    const mail = await startMailCatcher({
+      webPort: opts.mailPorts?.web ?? (opts.mode === 'dev' ? 54324 : freePort()),
+      smtpPort: opts.mailPorts?.smtp ?? (opts.mode === 'dev' ? 54325 : freePort()),
+    });
+    stoppers.push(() => mail.stop());
+    const authConfig = { ...(await readAuthConfig()), ...opts.auth };
     const auth = await startAuth({
+      config: authConfig,
+      smtpUrl: mail.smtpUrl,
       dbUrl: opts.cluster.url(),
       jwtSecret: keys.jwtSecret,
       jwtExpirySeconds: JWT_EXPIRY_SECONDS,
-      siteUrl: 'http://127.0.0.1:3000',
+      siteUrl: authConfig.siteUrl,
       issuer: `http://127.0.0.1:${port}/auth/v1`,
     });
     stoppers.push(() => auth.stop());
@@ -86,6 +102,9 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
       SUPABASE_DB_URL: opts.cluster.url(),
       JWT_EXPIRY: String(JWT_EXPIRY_SECONDS),
       POSTGREST_URL: `http://127.0.0.1:${restPort}`,
+      MAILPIT_URL: mail.webUrl,
+      INVITE_SMTP_URL: mail.smtpUrl,
+      SITE_URL: authConfig.siteUrl,
     };
 
     const fnPort = freePort();
@@ -105,14 +124,23 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
       realtime: realtime.handler,
       functions: functions ? proxyTo(`http://127.0.0.1:${fnPort}`) : undefined,
     };
+    const gateway = createGateway({
+      port,
+      anonKey: keys.anonKey,
+      serviceRoleKey: keys.serviceRoleKey,
+      routes,
+    });
+    // Kong's `auth-v1-open` route (supabase/cli internal/start/templates/kong.yml): mailed links
+    // to /auth/v1/verify are opened by a browser and carry no API key.
     const server = Deno.serve(
       { hostname: '127.0.0.1', port, onListen: () => {} },
-      createGateway({
-        port,
-        anonKey: keys.anonKey,
-        serviceRoleKey: keys.serviceRoleKey,
-        routes,
-      }),
+      (req, info) => {
+        const path = new URL(req.url).pathname;
+        if (path === '/auth/v1/verify' && req.method === 'GET') {
+          return auth.handler(req, '/verify', info);
+        }
+        return gateway(req, info);
+      },
     );
     stoppers.push(() => server.shutdown());
 

@@ -21,6 +21,9 @@ const STATE_DIR = Deno.env.get('SWITCHBOARD_STATE_DIR') ?? `${ROOT}/.stack`;
 const DATA_DIR = `${STATE_DIR}/dev/pgdata`;
 const ENV_FILE = `${STATE_DIR}/dev.env`;
 const WEB_PORT = Number(Deno.env.get('SWITCHBOARD_WEB_PORT') ?? 3000);
+// The mail catcher: [local_smtp] port and smtp_port of supabase/config.toml.
+const MAIL_PORT = Number(Deno.env.get('SWITCHBOARD_MAIL_PORT') ?? 54324);
+const SMTP_PORT = Number(Deno.env.get('SWITCHBOARD_SMTP_PORT') ?? 54325);
 
 let cluster: Cluster | undefined;
 let stack: Awaited<ReturnType<typeof startStack>> | undefined;
@@ -48,7 +51,13 @@ try {
   }
   const applied = await prepareDatabase(cluster);
   if (applied) console.log(applied);
-  stack = await startStack({ cluster, mode: 'dev', port: API_PORT, stateDir: STATE_DIR });
+  stack = await startStack({
+    cluster,
+    mode: 'dev',
+    port: API_PORT,
+    stateDir: STATE_DIR,
+    mailPorts: { web: MAIL_PORT, smtp: SMTP_PORT },
+  });
   await writeEnvFile(ENV_FILE, stack.env);
   if (!(await portIsFree(WEB_PORT))) throw new Error(`port ${WEB_PORT} (dashboard) is taken`);
   web = await startWeb({ port: WEB_PORT, env: stack.env, logDir: stack.logDir, mode: 'dev' });
@@ -72,6 +81,7 @@ Switchboard local stack is up.
   Dashboard      http://127.0.0.1:${WEB_PORT}
   API URL        ${stack.url}          (REST ${stack.url}/rest/v1)
   Database URL   ${cluster.url()}
+  Mail catcher   ${stack.env.MAILPIT_URL}          (sign-up, email-change and invite mails)
   JWT secret     ${stack.env.SUPABASE_JWT_SECRET}
   anon key       ${stack.env.SUPABASE_ANON_KEY}
   service_role   ${stack.env.SUPABASE_SERVICE_ROLE_KEY}

@@ -228,7 +228,25 @@ try {
     SWITCHBOARD_PG_BIN: db.cluster.bin,
   };
   if (requested.some((s) => DENO_SUITES.includes(s))) {
-    stack = await startStack({ cluster: db.cluster, mode: 'test' });
+    // Every test signs in from 127.0.0.1, one address for the whole run, so the per-IP limits of
+    // config.toml would throttle the suites; tests/stack/auth_limits.test.ts checks those limits
+    // on an auth server of its own.
+    const unlimited = 1e9;
+    stack = await startStack({
+      cluster: db.cluster,
+      mode: 'test',
+      auth: {
+        rateLimits: {
+          emailSent: unlimited,
+          smsSent: unlimited,
+          anonymousUsers: unlimited,
+          tokenRefresh: unlimited,
+          signInSignUps: unlimited,
+          tokenVerifications: unlimited,
+          web3: unlimited,
+        },
+      },
+    });
     Object.assign(env, stack.env);
   }
   for (const name of requested) {

@@ -39,6 +39,10 @@ export const EnvSchema = z.object({
   RESEND_API_URL: url.default('https://api.resend.com'),
   SMTP_URL: optional,
   EMAIL_FROM: z.string().min(3).default('Switchboard <no-reply@switchboard.local>'),
+  // Platform mail (team invitations): the project's SMTP server; the stack's mail catcher locally.
+  INVITE_SMTP_URL: optional,
+  // The dashboard's address, for links in mails ([auth] site_url).
+  SITE_URL: url.default('http://127.0.0.1:3000'),
   DISPATCH_BATCH: z.coerce.number().int().positive().default(200),
   DISPATCH_CONCURRENCY: z.coerce.number().int().positive().default(64),
   DISPATCH_LOOPS: z.coerce.number().int().min(1).max(16).default(2),

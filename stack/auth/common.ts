@@ -6,6 +6,9 @@ import { type AccessClaims, bearerToken, type Jwt } from './jwt.ts';
 import type postgres from 'postgres';
 import { type Client, findUserById } from './store.ts';
 import { type UserRow } from './format.ts';
+import type { AuthConfig } from './config.ts';
+import { clientIp, type Limiters } from './limiter.ts';
+import type { Mailer } from './mailer.ts';
 
 export interface AuthContext {
   sql: postgres.Sql;
@@ -15,8 +18,11 @@ export interface AuthContext {
   /** security.refresh_token_reuse_interval in seconds (the CLI's default is 10). */
   reuseIntervalSeconds: number;
   siteUrl: string;
-  /** The `iss` claim of tokens issued for the current request. */
+  /** The `iss` claim of tokens issued for the current request; also the base of mailed links. */
   issuer: string;
+  config: AuthConfig;
+  limits: Limiters;
+  mailer: Mailer;
 }
 
 /** The audience GoTrue serves when the request names none (X-JWT-AUD). */
@@ -85,8 +91,12 @@ export function bool(body: Body, field: string, paramsType: string): boolean {
   return v;
 }
 
-// Loose, like checkmail.ValidateFormat: one @, a dotted domain, no spaces.
-const EMAIL_FORMAT = /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/;
+// checkmail.ValidateFormat at the version supabase/auth pins (github.com/badoux/checkmail
+// d0a759655d62, checkmail.go emailRegexp; called from internal/api/mail.go validateEmail): the
+// WHATWG form of an address. ASCII only, labels of letters, digits and inner dashes, and a
+// dotless domain such as `localhost` is fine.
+const EMAIL_FORMAT =
+  /^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
 
 /** GoTrue's validateEmail: required, at most 255 characters, a plausible format; lower-cased. */
 export function validateEmail(email: string | undefined): string {
@@ -140,13 +150,7 @@ export async function passwordMatches(password: string, hash: string | null): Pr
 }
 
 export function clientOf(req: Request, info: Deno.ServeHandlerInfo): Client {
-  const forwarded = req.headers.get('x-forwarded-for')?.split(',')[0]?.trim();
-  const addr = info.remoteAddr as Deno.NetAddr | undefined;
-  const ip = forwarded || addr?.hostname || null;
-  return {
-    userAgent: req.headers.get('user-agent'),
-    ip: ip && /^[0-9a-fA-F:.]+$/.test(ip) ? ip : null,
-  };
+  return { userAgent: req.headers.get('user-agent'), ip: clientIp(req, info) };
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -9,6 +9,10 @@ import { AuthError, errorResponse, unexpectedFailure } from './errors.ts';
 import { Jwt } from './jwt.ts';
 import { logout, signup, token } from './session.ts';
 import { getUser, updateUser } from './user.ts';
+import { type AuthConfig, CLI_DEFAULTS } from './config.ts';
+import { clientIp, Limiters } from './limiter.ts';
+import { smtpMailer } from './mailer.ts';
+import { verifyGet, verifyPost } from './verify.ts';
 
 export interface AuthOptions {
   /** postgres superuser URL of the cluster (auth.users lives there). */
@@ -25,6 +29,10 @@ export interface AuthOptions {
   minPasswordLength?: number;
   /** Seconds a rotated refresh token may still be used (`refresh_token_reuse_interval`, 10). */
   refreshTokenReuseInterval?: number;
+  /** supabase/config.toml's auth settings (config.ts readAuthConfig); the CLI defaults if absent. */
+  config?: AuthConfig;
+  /** Where mails go (the stack's mail catcher), e.g. smtp://127.0.0.1:54325. */
+  smtpUrl?: string;
 }
 
 export interface AuthService {
@@ -39,8 +47,8 @@ const HEALTH = {
   description: 'GoTrue is a user registration and authentication API',
 };
 
-/** GET /settings as `supabase start` configures GoTrue: email on, autoconfirm, nothing else. */
-function settings() {
+/** GET /settings as GoTrue reports the configuration: email on, nothing else. */
+function settings(config: AuthConfig) {
   const providers = [
     'anonymous_users',
     'apple',
@@ -70,9 +78,13 @@ function settings() {
     'zoom',
   ];
   return {
-    external: Object.fromEntries(providers.map((p) => [p, p === 'email'])),
-    disable_signup: false,
-    mailer_autoconfirm: true,
+    external: Object.fromEntries(
+      providers.map((
+        p,
+      ) => [p, p === 'email' || (p === 'anonymous_users' && config.enableAnonymousSignIns)]),
+    ),
+    disable_signup: !config.enableSignup,
+    mailer_autoconfirm: !config.enableConfirmations,
     phone_autoconfirm: false,
     sms_provider: 'twilio',
     saml_enabled: false,
@@ -90,11 +102,13 @@ type Route = (
 
 const ROUTES: [string, RegExp, Route][] = [
   ['GET', /^\/health$/, () => json(200, HEALTH)],
-  ['GET', /^\/settings$/, () => json(200, settings())],
+  ['GET', /^\/settings$/, (c) => json(200, settings(c.config))],
   ['POST', /^\/signup$/, (c, r, i) => signup(c, r, i)],
   ['POST', /^\/token$/, (c, r, i) => token(c, r, i)],
   ['GET', /^\/user$/, (c, r) => getUser(c, r)],
-  ['PUT', /^\/user$/, (c, r) => updateUser(c, r)],
+  ['PUT', /^\/user$/, (c, r, i) => updateUser(c, r, i)],
+  ['GET', /^\/verify$/, (c, r, i) => verifyGet(c, r, i)],
+  ['POST', /^\/verify$/, (c, r, i) => verifyPost(c, r, i)],
   ['POST', /^\/logout$/, (c, r) => logout(c, r)],
   ['GET', /^\/admin\/users$/, (c, r) => listUsers(c, r)],
   ['POST', /^\/admin\/users$/, (c, r) => createUser(c, r)],
@@ -109,10 +123,15 @@ export function startAuth(opts: AuthOptions): Promise<AuthService> {
     onnotice: () => {},
     connection: { application_name: 'switchboard-auth' },
   });
+  const config = opts.config ?? { ...CLI_DEFAULTS, siteUrl: opts.siteUrl };
+  const mailer = smtpMailer(opts.smtpUrl ?? 'smtp://127.0.0.1:54325', config);
   const ctx: AuthContext = {
     sql,
+    config,
+    limits: new Limiters(config.rateLimits),
+    mailer,
     jwt: new Jwt(opts.jwtSecret, opts.jwtExpirySeconds),
-    minPasswordLength: opts.minPasswordLength ?? 6,
+    minPasswordLength: opts.minPasswordLength ?? config.minPasswordLength,
     reuseIntervalSeconds: opts.refreshTokenReuseInterval ?? 10,
     siteUrl: opts.siteUrl,
     issuer: opts.issuer ?? '',
@@ -127,6 +146,8 @@ export function startAuth(opts: AuthOptions): Promise<AuthService> {
     const route = matches.find((r) => r.method === req.method);
     if (!route) return new Response(null, { status: 405 });
     try {
+      // api.go: /verify is rate limited per IP before its handler runs.
+      if (path === '/verify') ctx.limits.check('verify', clientIp(req, info));
       const issuer = opts.issuer ?? `${new URL(req.url).origin}/auth/v1`;
       return await route.fn({ ...ctx, issuer }, req, info, route.m!.slice(1));
     } catch (e) {
@@ -138,6 +159,9 @@ export function startAuth(opts: AuthOptions): Promise<AuthService> {
 
   return Promise.resolve({
     handler,
-    stop: () => sql.end({ timeout: 5 }),
+    stop: async () => {
+      mailer.close();
+      await sql.end({ timeout: 5 });
+    },
   });
 }

@@ -15,6 +15,8 @@ import {
   str,
   validateEmail,
 } from './common.ts';
+import { allowedRedirect } from './mailer.ts';
+import { sendConfirmation } from './verify.ts';
 import { AuthError, badRequest, invalidCredentials, unprocessable } from './errors.ts';
 import {
   audit,
@@ -52,25 +54,48 @@ async function sessionBody(
   };
 }
 
-async function signIn(ctx: AuthContext, sql: Sql, userId: string, client: Client) {
+export async function signIn(ctx: AuthContext, sql: Sql, userId: string, client: Client) {
   const s = await createSession(sql, userId, client);
   return await sessionBody(ctx, sql, userId, s.sessionId, s.createdAt, s.refreshToken);
 }
 
 const isUniqueViolation = (e: unknown) => (e as { code?: string })?.code === '23505';
 
-/** POST /signup with mailer autoconfirm on, as `supabase start` runs it: answers a session. */
+/**
+ * POST /signup (signup.go). With confirmations on (production; `enable_confirmations = true`) a new
+ * user is stored unconfirmed, mailed a confirmation link and answered without a session; an email
+ * that already has a confirmed account gets the same 200 answer with a made-up id (sanitizeUser),
+ * so the answer never tells whether an account exists. With confirmations off (mailer autoconfirm)
+ * the new user gets a session and an existing one 422 user_already_exists, as GoTrue does.
+ */
 export async function signup(
   ctx: AuthContext,
   req: Request,
   info: Deno.ServeHandlerInfo,
 ): Promise<Response> {
-  const body = await readJson(req, 'SignupParams');
-  const emailIn = str(body, 'email', 'SignupParams');
-  const phone = str(body, 'phone', 'SignupParams');
-  const password = str(body, 'password', 'SignupParams');
-  const data = obj(body, 'data', 'SignupParams') ?? {};
+  const P = 'SignupParams';
+  const body = await readJson(req, P);
+  const emailIn = str(body, 'email', P);
+  const phone = str(body, 'phone', P);
+  const password = str(body, 'password', P);
+  const data = obj(body, 'data', P) ?? {};
+  const client = clientOf(req, info);
 
+  // api.go's /signup route: no address at all is an anonymous sign-in.
+  if (!emailIn && !phone) {
+    if (!ctx.config.enableAnonymousSignIns) {
+      throw unprocessable('anonymous_provider_disabled', 'Anonymous sign-ins are disabled');
+    }
+    ctx.limits.check('anonymous', client.ip);
+    throw unprocessable(
+      'anonymous_provider_disabled',
+      'Anonymous sign-ins are not supported locally',
+    );
+  }
+  ctx.limits.check('signups', client.ip);
+  if (!ctx.config.enableSignup) {
+    throw unprocessable('signup_disabled', 'Signups not allowed for this instance');
+  }
   if (!password) throw badRequest('validation_failed', 'Signup requires a valid password');
   checkPasswordStrength(ctx, password);
   if (emailIn && phone) {
@@ -79,18 +104,30 @@ export async function signup(
       'Only an email address or phone number should be provided on signup.',
     );
   }
-  if (!emailIn) {
-    if (phone) throw badRequest('phone_provider_disabled', 'Phone signups are disabled');
-    throw badRequest('validation_failed', 'Sign up only available with email provider');
-  }
+  if (!emailIn) throw badRequest('phone_provider_disabled', 'Phone signups are disabled');
   const email = validateEmail(emailIn);
+  const redirectTo = allowedRedirect(
+    ctx.config,
+    str(body, 'redirect_to', P) ??
+      new URL(req.url).searchParams.get('redirect_to'),
+  );
   // Hash outside the transaction: it is the slow part (GoTrue does the same).
   const encryptedPassword = await hashPassword(password);
-  const client = clientOf(req, info);
+  const confirm = ctx.config.enableConfirmations;
 
   try {
-    const session = await ctx.sql.begin(async (tx) => {
-      if (await findUserByEmail(tx, email, AUD)) throw userAlreadyExists();
+    const answer = await ctx.sql.begin(async (tx) => {
+      const existing = await findUserByEmail(tx, email, AUD);
+      if (existing?.email_confirmed_at || (existing && !confirm)) {
+        await audit(tx, existing, 'user_repeated_signup', client.ip, { provider: 'email' });
+        if (!confirm) return 'exists' as const;
+        return sanitizedUser(email, data);
+      }
+      if (existing) {
+        // Unconfirmed: the link is sent again (within max_frequency it is 429), password kept.
+        await sendConfirmation(ctx, tx, existing, redirectTo);
+        return (await userJsonById(tx, existing.id))!.json;
+      }
       const id = crypto.randomUUID();
       // Identity data as provider.Claims{Subject, Email} plus the caller's data; the user's
       // metadata starts as that identity data, then Confirm() marks the email verified.
@@ -106,20 +143,49 @@ export async function signup(
         email,
         encryptedPassword,
         appMetadata: { provider: 'email', providers: ['email'] },
-        userMetadata: { ...identityData, email_verified: true },
-        confirmed: true,
+        userMetadata: confirm ? identityData : { ...identityData, email_verified: true },
+        confirmed: !confirm,
       });
       await insertEmailIdentity(tx, id, identityData);
       const actor = { id, email, phone: null };
-      await audit(tx, actor, 'user_signedup', null, { provider: 'email' });
-      await audit(tx, actor, 'login', null, { provider: 'email' });
+      if (confirm) {
+        await audit(tx, actor, 'user_confirmation_requested', client.ip, { provider: 'email' });
+        await sendConfirmation(ctx, tx, (await userJsonById(tx, id))!.row, redirectTo);
+        return (await userJsonById(tx, id))!.json;
+      }
+      await audit(tx, actor, 'user_signedup', client.ip, { provider: 'email' });
+      await audit(tx, actor, 'login', client.ip, { provider: 'email' });
       return await signIn(ctx, tx, id, client);
     });
-    return json(200, session);
+    if (answer === 'exists') throw userAlreadyExists();
+    return json(200, answer);
   } catch (e) {
-    if (isUniqueViolation(e)) throw userAlreadyExists();
+    // A concurrent sign-up for the same address won the insert: answer as for an existing one.
+    if (isUniqueViolation(e)) {
+      if (!confirm) throw userAlreadyExists();
+      return json(200, sanitizedUser(email, data));
+    }
     throw e;
   }
+}
+
+/** sanitizeUser: what a repeated sign-up sees, shaped like a fresh unconfirmed user. */
+function sanitizedUser(email: string, data: Record<string, unknown>): Record<string, unknown> {
+  const now = new Date().toISOString().replace(/(\.\d*?)0*Z$/, '$1Z').replace('.Z', 'Z');
+  return {
+    id: crypto.randomUUID(),
+    aud: AUD,
+    role: '',
+    email,
+    phone: '',
+    confirmation_sent_at: now,
+    app_metadata: { provider: 'email', providers: ['email'] },
+    user_metadata: data,
+    identities: [],
+    created_at: now,
+    updated_at: now,
+    is_anonymous: false,
+  };
 }
 
 const userAlreadyExists = () => unprocessable('user_already_exists', 'User already registered');
@@ -131,6 +197,10 @@ export async function token(
   info: Deno.ServeHandlerInfo,
 ): Promise<Response> {
   const grant = new URL(req.url).searchParams.get('grant_type');
+  // token.go: both grants share the token_refresh bucket, checked before anything is read.
+  if (grant === 'password' || grant === 'refresh_token') {
+    ctx.limits.check('token', clientOf(req, info).ip);
+  }
   if (grant === 'password') return await passwordGrant(ctx, req, info);
   if (grant === 'refresh_token') return await refreshGrant(ctx, req, info);
   throw badRequest('invalid_credentials', 'unsupported_grant_type');

@@ -158,6 +158,7 @@ export async function audit(
     user_modified: 'user',
     user_updated_password: 'user',
     user_repeated_signup: 'user',
+    user_confirmation_requested: 'user',
   };
   const payload: Record<string, unknown> = {
     actor_id: actor.id,

@@ -3,6 +3,7 @@ import {
   AUD,
   type AuthContext,
   checkPasswordStrength,
+  clientOf,
   hashPassword,
   json,
   obj,
@@ -14,6 +15,8 @@ import {
 } from './common.ts';
 import { badRequest, forbidden, unprocessable } from './errors.ts';
 import { audit, findUserByEmail, userJsonById } from './store.ts';
+import { allowedRedirect } from './mailer.ts';
+import { sendEmailChange } from './verify.ts';
 
 export async function getUser(ctx: AuthContext, req: Request): Promise<Response> {
   const { claims, user } = await requireUser(ctx, req);
@@ -42,11 +45,18 @@ const emailExists = () =>
   unprocessable('email_exists', 'A user with this email address has already been registered');
 
 /**
- * PUT /user. Differences from hosted Supabase, on purpose: an email change applies at once (the
- * local stack sends no confirmation mail to click), and phone changes are refused (no SMS).
+ * PUT /user. A new email is not applied: it waits in `email_change` until the link mailed to it
+ * (and, with double_confirm_changes, the one mailed to the current address) is followed —
+ * "permanent users always need to verify their email address when changing it" (user.go).
+ * Phone changes are refused (no SMS here).
  */
-export async function updateUser(ctx: AuthContext, req: Request): Promise<Response> {
+export async function updateUser(
+  ctx: AuthContext,
+  req: Request,
+  info: Deno.ServeHandlerInfo,
+): Promise<Response> {
   const { user, sessionId } = await requireUser(ctx, req);
+  ctx.limits.check('user', clientOf(req, info).ip);
   const P = 'UserUpdateParams';
   const body = await readJson(req, P);
   const emailIn = str(body, 'email', P);
@@ -105,16 +115,11 @@ export async function updateUser(ctx: AuthContext, req: Request): Promise<Respon
           where id = ${user.id}`;
       }
       if (changingEmail) {
-        await tx`
-          update auth.users set email = ${email}, email_change = '', email_change_token_new = '',
-            email_change_token_current = '', email_change_confirm_status = 0,
-            email_confirmed_at = coalesce(email_confirmed_at, now()), updated_at = now()
-          where id = ${user.id}`;
-        await tx`
-          update auth.identities
-          set identity_data = jsonb_set(identity_data, '{email}', to_jsonb(${email}::text)),
-            updated_at = now()
-          where user_id = ${user.id} and provider = 'email' and identity_data ? 'email'`;
+        const redirectTo = allowedRedirect(
+          ctx.config,
+          new URL(req.url).searchParams.get('redirect_to'),
+        );
+        await sendEmailChange(ctx, tx, user, email, redirectTo);
       }
       await audit(tx, user, 'user_modified', null);
     });

@@ -134,7 +134,10 @@ select is(tests.rls_visible('tenants', array[tests.rls_id('a.tenant')]), 0, 'age
 -- fixture tenants carry appointments whose reminders were created in this same transaction.
 select tests.authenticate_as('rls-a-owner@test.local');
 select tests.rls_put('c.tenant', (public.create_tenant('RLS doomed')).id);
-select public.add_member(tests.rls_id('c.tenant'), 'rls-a-agent@test.local', 'agent');
+reset role;
+insert into public.tenant_members (tenant_id, user_id, role)
+values (tests.rls_id('c.tenant'), tests.rls_id('a.agent'), 'agent');
+select tests.authenticate_as('rls-a-owner@test.local');
 insert into public.contacts (tenant_id, name, phone) values (tests.rls_id('c.tenant'), 'Doomed', '+14155550999');
 select tests.authenticate_as('rls-a-agent@test.local');
 with d as (delete from public.tenants where id = tests.rls_id('c.tenant') returning 1)

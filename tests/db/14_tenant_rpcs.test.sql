@@ -1,7 +1,7 @@
--- create_tenant, add_member, change_member_role and remove_member: who may call them, what they
+-- create_tenant, invite_member (members join by accepting: tests/db/17_invitations), change_member_role and remove_member: who may call them, what they
 -- do, and the rule that a tenant always keeps an owner.
 begin;
-select plan(39);
+select plan(35);
 
 select tests.create_user('rpc-1@test.local');
 select tests.create_user('rpc-2@test.local');
@@ -11,8 +11,8 @@ select tests.create_user('rpc-4@test.local');
 -- Anon may call none of them ------------------------------------------------------------------------
 select tests.authenticate_as_anon();
 select throws_ok($$select public.create_tenant('Anon Shop')$$, '42501', null, 'anon: cannot create a tenant');
-select throws_ok($$select public.add_member(gen_random_uuid(), 'rpc-1@test.local', 'agent')$$,
-  '42501', null, 'anon: cannot add members');
+select throws_ok($$select public.invite_member(gen_random_uuid(), 'rpc-1@test.local', 'agent')$$,
+  '42501', null, 'anon: cannot invite members');
 select throws_ok($$select public.change_member_role(gen_random_uuid(), gen_random_uuid(), 'agent')$$,
   '42501', null, 'anon: cannot change roles');
 select throws_ok($$select public.remove_member(gen_random_uuid(), gen_random_uuid())$$,
@@ -46,26 +46,19 @@ select throws_ok($$select public.create_tenant('   ')$$,
 select ok((public.create_tenant('!!')).slug ~ '^tenant(-[0-9]+)?$',
   'a name without letters or digits still gets a valid slug');
 
--- add_member ----------------------------------------------------------------------------------------
-select tests.authenticate_as('rpc-1@test.local');
-select is((public.add_member(tests.rls_id('rpc.t1'), 'rpc-2@test.local', 'agent')).role, 'agent',
-  'an owner can add an agent by email');
-select is((public.add_member(tests.rls_id('rpc.t1'), '  RPC-3@Test.Local ', 'agent')).user_id,
-  tests.user_id('rpc-3@test.local'), 'the email is matched case-insensitively');
-select throws_ok($$select public.add_member(tests.rls_id('rpc.t1'), 'nobody@test.local', 'agent')$$,
-  'P0002', 'no user with email nobody@test.local: they need to sign up first',
-  'an unknown email is a clear error');
-select throws_ok($$select public.add_member(tests.rls_id('rpc.t1'), 'rpc-2@test.local', 'agent')$$,
-  '23505', 'rpc-2@test.local is already a member of this tenant', 'adding a member twice is an error');
-select throws_ok($$select public.add_member(tests.rls_id('rpc.t1'), 'rpc-4@test.local', 'admin')$$,
-  '22023', 'invalid role: admin (use owner or agent)', 'an unknown role is an error');
-
+-- Members (added here directly; invitations are tested in 17_invitations) ---------------------------
+reset role;
+insert into public.tenant_members (tenant_id, user_id, role) values
+  (tests.rls_id('rpc.t1'), tests.user_id('rpc-2@test.local'), 'agent'),
+  (tests.rls_id('rpc.t1'), tests.user_id('rpc-3@test.local'), 'agent');
+select ok(not exists (select 1 from pg_proc where proname = 'add_member'),
+  'add_member (which revealed accounts and added people unasked) is gone');
 select tests.authenticate_as('rpc-2@test.local');
-select throws_ok($$select public.add_member(tests.rls_id('rpc.t1'), 'rpc-4@test.local', 'agent')$$,
-  '42501', 'only an owner of the tenant can manage its members', 'an agent cannot add members');
+select throws_ok($$select public.invite_member(tests.rls_id('rpc.t1'), 'rpc-4@test.local', 'agent')$$,
+  '42501', 'only an owner of the tenant can manage its members', 'an agent cannot invite members');
 select tests.authenticate_as('rpc-4@test.local');
-select throws_ok($$select public.add_member(tests.rls_id('rpc.t1'), 'rpc-4@test.local', 'owner')$$,
-  '42501', 'only an owner of the tenant can manage its members', 'a stranger cannot add themselves');
+select throws_ok($$select public.invite_member(tests.rls_id('rpc.t1'), 'rpc-4@test.local', 'owner')$$,
+  '42501', 'only an owner of the tenant can manage its members', 'a stranger cannot invite themselves');
 
 -- list_members ------------------------------------------------------------------------------------
 select tests.authenticate_as('rpc-3@test.local');

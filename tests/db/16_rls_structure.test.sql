@@ -88,8 +88,8 @@ select ok(not private.is_member(tests.rls_id('a.tenant')), 'service role (no use
 select tests.clear_authentication();
 select is_empty($$select p.oid::regprocedure from pg_proc p
   where p.pronamespace = 'public'::regnamespace
-    and p.proname in ('create_tenant', 'add_member', 'change_member_role', 'remove_member',
-      'list_members')
+    and p.proname in ('create_tenant', 'invite_member', 'revoke_invitation', 'accept_invitation',
+      'my_invitations', 'change_member_role', 'remove_member', 'list_members')
     and (has_function_privilege('anon', p.oid, 'execute')
       or not has_function_privilege('authenticated', p.oid, 'execute')
       or not p.prosecdef or not p.proconfig @> array['search_path=""'])$$,

@@ -1,5 +1,6 @@
 // Shared pieces of the end-to-end suite: Chromium (./_chromium.ts), the dashboard built against the throwaway stack
 // and served on a free port, sign-in, screenshots, and a Twilio-signed webhook sender.
+import { followLink, linkIn, waitForMail } from '../_mail.ts';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from './_chromium.ts';
 import { createClient } from '@supabase/supabase-js';
@@ -78,6 +79,8 @@ export async function userWithBusiness(name: string) {
   });
   const { error } = await client.auth.signUp({ email, password });
   if (error) throw new Error(`sign up ${email}: ${error.message}`);
+  // Confirmations are on (supabase/config.toml): the link in the mail confirms the address.
+  await followLink(linkIn(await waitForMail(email)));
   const { data: s } = await client.auth.signInWithPassword({ email, password });
   if (!s.session) throw new Error(`sign in ${email} failed after sign up`);
   const rpc = client.rpc as unknown as (

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
 import type { Page } from 'playwright-core';
 import {
+  dashboardUrl,
   DEMO,
   demoSignInWorks,
   env,
@@ -17,6 +18,7 @@ import {
   userWithBusiness,
 } from './_harness.ts';
 import { SIM_AUTH_TOKEN } from '../../stack/twilio_simulator.ts';
+import { linkIn, waitForMail } from '../_mail.ts';
 
 const admin = serviceClient();
 const rand = (n: number) => String(Math.floor(Math.random() * 10 ** n)).padStart(n, '0');
@@ -485,8 +487,23 @@ Deno.test({
       'Email',
     );
     await inviteEmail.fill(agent.email);
-    await page.getByRole('button', { name: 'Add to team' }).click();
-    await page.getByText(`${agent.email} was added as agent.`).waitFor();
+    await page.getByRole('button', { name: 'Send invitation' }).click();
+    await page.getByText(`Invitation sent to ${agent.email}.`, { exact: false }).waitFor();
+    await page.getByRole('list', { name: 'Open invitations' }).locator('li', {
+      hasText: agent.email,
+    }).waitFor();
+    // Nobody joins unasked: the agent opens the mailed link, signed in, and accepts.
+    const invited = await waitForMail(agent.email, 2);
+    const link = new URL(linkIn(invited));
+    assert.equal(link.pathname, '/team');
+    const inviteePage = await newPage();
+    await signIn(inviteePage, agent.email, agent.password);
+    await inviteePage.goto(`${await dashboardUrl()}${link.pathname}${link.search}`);
+    await inviteePage.getByRole('button', { name: `Accept invitation to E2E owner` }).click();
+    await inviteePage.getByLabel('Business').waitFor();
+    await inviteePage.context().close();
+    await page.reload();
+    await page.getByRole('heading', { name: 'Team', level: 1 }).waitFor();
     // Members are listed by email (list_members), not by user id, with their roles.
     const members = page.getByRole('list', { name: 'Members' });
     // (Rows are found by their visible text, so a list of user ids fails here.)
@@ -509,7 +526,15 @@ Deno.test({
     // Removing a member: invite a second user, remove them, and they are gone for good.
     const extra = await userWithBusiness('extra');
     await inviteEmail.fill(extra.email);
-    await page.getByRole('button', { name: 'Add to team' }).click();
+    await page.getByRole('button', { name: 'Send invitation' }).click();
+    await page.getByText(`Invitation sent to ${extra.email}.`, { exact: false }).waitFor();
+    const extraMail = await waitForMail(extra.email, 2);
+    const invitationId = new URL(linkIn(extraMail)).searchParams.get('invitation');
+    const accepted = await extra.client.rpc('accept_invitation' as never, {
+      p_invitation_id: invitationId,
+    } as never);
+    assert.equal(accepted.error, null);
+    await page.reload();
     await row(extra.email).waitFor();
     page.once('dialog', (d) => void d.accept());
     await page.getByRole('button', { name: `Remove ${extra.email}` }).click();

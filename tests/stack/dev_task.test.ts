@@ -62,6 +62,8 @@ Deno.test({
       SWITCHBOARD_API_PORT: String(apiPort),
       SWITCHBOARD_STATE_DIR: state,
       SWITCHBOARD_WEB_PORT: String(freePort()),
+      SWITCHBOARD_MAIL_PORT: String(freePort()),
+      SWITCHBOARD_SMTP_PORT: String(freePort()),
     };
     const dev = startDev(env);
     let done = false;
@@ -88,6 +90,13 @@ Deno.test({
       });
       assert.equal(rest.status, 200);
       await rest.body?.cancel();
+
+      // The mail catcher's URL is printed and its page answers.
+      const mailUrl = `http://127.0.0.1:${env.SWITCHBOARD_MAIL_PORT}`;
+      assert.match(dev.output(), new RegExp(`Mail catcher\\s+${mailUrl.replace(/\./g, '\\.')}`));
+      const inbox = await fetch(`${mailUrl}/api/v1/messages`);
+      assert.equal(inbox.status, 200);
+      assert.equal(typeof (await inbox.json()).total, 'number');
 
       const page = await fetch(`http://127.0.0.1:${env.SWITCHBOARD_WEB_PORT}/`);
       assert.equal(page.status, 200);

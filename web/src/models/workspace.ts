@@ -1,6 +1,8 @@
 // The businesses (tenants) the user belongs to, the current one, and its team. Creating a business
-// and managing the team go through the tenancy RPCs (create_tenant, list_members, add_member,
-// change_member_role, remove_member).
+// and managing the team go through the tenancy RPCs (create_tenant, list_members,
+// change_member_role, remove_member). People join by invitation: an owner invites an address (the
+// team-invite function mails the link), the invitee accepts (accept_invitation); nobody is added
+// without accepting, and nothing shows whether an address has an account.
 import { action, computed, createModel, effect, signal } from '@preact/signals';
 import { must, type Row, rpc, supabase } from '../supabase.ts';
 import { humanError } from '../lib/format.ts';
@@ -9,6 +11,16 @@ export type Membership = { role: string; tenant: Row<'tenants'> };
 /** A member of the current business with their email (public.list_members reads auth.users). */
 export type Member = { user_id: string; email: string; role: string; created_at: string };
 export type Role = 'owner' | 'agent';
+/** An open invitation of the current business (owners see them: tenant_invitations RLS). */
+export type Invitation = { id: string; email: string; role: string; expires_at: string };
+/** An invitation to the signed-in user's confirmed address (public.my_invitations). */
+export type MyInvitation = {
+  id: string;
+  tenant_id: string;
+  tenant_name: string;
+  role: string;
+  expires_at: string;
+};
 const KEY = 'switchboard.tenant';
 
 export const WorkspaceModel = createModel((userId: string) => {
@@ -19,6 +31,8 @@ export const WorkspaceModel = createModel((userId: string) => {
   const members = signal<Member[]>([]);
   const inviteStatus = signal('');
   const teamError = signal('');
+  const invitations = signal<Invitation[]>([]);
+  const myInvitations = signal<MyInvitation[]>([]);
 
   const current = computed(() =>
     memberships.value.find((m) => m.tenant.id === currentId.value) ?? memberships.value[0] ?? null
@@ -47,6 +61,21 @@ export const WorkspaceModel = createModel((userId: string) => {
 
   effect(() => void load());
 
+  const loadMyInvitations = async () => {
+    const { data } = await supabase.rpc('my_invitations');
+    myInvitations.value = (data ?? []) as MyInvitation[];
+  };
+  effect(() => void loadMyInvitations());
+
+  // Open invitations of the business; RLS shows them to owners only (others get none).
+  const loadInvitations = async (id: string) => {
+    const { data } = await supabase.from('tenant_invitations')
+      .select('id, email, role, expires_at').eq('tenant_id', id)
+      .is('accepted_at', null).is('revoked_at', null).gt('expires_at', new Date().toISOString())
+      .order('sent_at', { ascending: false });
+    if (tenant.peek()?.id === id) invitations.value = data ?? [];
+  };
+
   // The team of the current business with emails: tenant_members alone only has user ids, and
   // auth.users is not readable by clients, so this goes through list_members (members only).
   const loadMembers = async (id: string) => {
@@ -65,7 +94,10 @@ export const WorkspaceModel = createModel((userId: string) => {
   // Reloaded when the business changes.
   effect(() => {
     const id = tenant.value?.id;
-    if (id) void loadMembers(id);
+    if (id) {
+      void loadMembers(id);
+      void loadInvitations(id);
+    }
   });
 
   /** Optimistic: the list changes at once and is put back, with the reason, if the RPC refuses. */
@@ -98,6 +130,8 @@ export const WorkspaceModel = createModel((userId: string) => {
     members,
     inviteStatus,
     teamError,
+    invitations,
+    myInvitations,
     load,
     select: action((id: string) => {
       currentId.value = id;
@@ -120,13 +154,39 @@ export const WorkspaceModel = createModel((userId: string) => {
       const id = tenant.peek()?.id;
       if (!id) return;
       inviteStatus.value = '';
-      try {
-        await rpc('add_member', { p_tenant_id: id, p_email: email, p_role: role });
-        inviteStatus.value = `${email} was added as ${role}.`;
-        await loadMembers(id);
-      } catch (e) {
-        inviteStatus.value = `Could not add ${email}: ${humanError(e)}`;
+      const { data, error: e } = await supabase.functions.invoke('team-invite', {
+        body: { tenant_id: id, email, role },
+      });
+      if (e) {
+        // The function answers {error: {code, message}}; supabase-js keeps the response.
+        const body = await (e as { context?: Response }).context?.json?.().catch(() => null);
+        inviteStatus.value = `Could not invite ${email}: ${body?.error?.message ?? e.message}`;
+        return;
       }
+      inviteStatus.value = `Invitation sent to ${(data as Invitation).email}. ` +
+        'They join the team once they accept it.';
+      await loadInvitations(id);
+    }),
+    revokeInvitation: action(async (inv: Invitation) => {
+      const id = tenant.peek()?.id;
+      if (!id) return;
+      const { error: e } = await supabase.rpc('revoke_invitation', { p_invitation_id: inv.id });
+      teamError.value = e
+        ? `Could not revoke the invitation to ${inv.email}: ${humanError(e)}`
+        : '';
+      await loadInvitations(id);
+    }),
+    accept: action(async (inv: MyInvitation) => {
+      const { error: e } = await supabase.rpc('accept_invitation', { p_invitation_id: inv.id });
+      if (e) {
+        error.value = `Could not accept the invitation: ${humanError(e)}`;
+      } else {
+        error.value = '';
+        await load();
+        currentId.value = inv.tenant_id;
+        localStorage.setItem(KEY, inv.tenant_id);
+      }
+      await loadMyInvitations();
     }),
     changeRole: action((m: Member, role: Role) =>
       changeMembers(

@@ -1,9 +1,11 @@
 /** @jsxImportSource preact */
-// First sign-in without a business: create one (create_tenant makes the user its owner).
+// First sign-in without a business: accept an invitation to one, or create one (create_tenant makes
+// the user its owner).
 import { useSignal } from '@preact/signals';
 import type { WorkspaceModel } from '../models/workspace.ts';
 import type { SessionModel } from '../models/session.ts';
 import { ErrorText } from '../components/ui.tsx';
+import { MyInvitations } from '../components/invitations.tsx';
 
 export function Onboarding(
   { workspace, session, email }: {
@@ -17,6 +19,7 @@ export function Onboarding(
   return (
     <main class='auth' id='main'>
       <h1>Welcome to Switchboard</h1>
+      <MyInvitations workspace={workspace} />
       <form
         class='card'
         aria-label='Create your business'

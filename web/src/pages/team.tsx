@@ -1,8 +1,10 @@
 /** @jsxImportSource preact */
-// The team of the current business by email and role; owners add agents (or owners) by email,
-// change roles and remove members.
+// The team of the current business by email and role; owners invite people by email (they join by
+// accepting the mailed invitation), revoke open invitations, change roles and remove members.
+// Invitations to the signed-in user are offered here too.
 import { useSignal } from '@preact/signals';
 import { ErrorText, Notice, PageHeader, useApp } from '../components/ui.tsx';
+import { MyInvitations } from '../components/invitations.tsx';
 
 export default function TeamPage() {
   const { workspace, userId } = useApp();
@@ -11,6 +13,7 @@ export default function TeamPage() {
   return (
     <section class='page'>
       <PageHeader title='Team' />
+      <MyInvitations workspace={workspace} />
       <ErrorText>{workspace.teamError.value}</ErrorText>
       <ul class='list' aria-label='Members'>
         {workspace.members.value.map((m) => (
@@ -65,7 +68,10 @@ export default function TeamPage() {
             }}
           >
             <h2>Invite</h2>
-            <p class='muted'>The person signs up with this email; they then see this business.</p>
+            <p class='muted'>
+              We mail an invitation to this address. The person joins once they sign in with it (or
+              sign up and confirm it) and accept; invitations expire after 7 days.
+            </p>
             <div class='grid2'>
               <label>
                 Email<input
@@ -87,8 +93,29 @@ export default function TeamPage() {
                 </select>
               </label>
             </div>
-            <button type='submit'>Add to team</button>
+            <button type='submit'>Send invitation</button>
             <Notice>{workspace.inviteStatus.value}</Notice>
+            {workspace.invitations.value.length > 0 && (
+              <ul class='list' aria-label='Open invitations'>
+                {workspace.invitations.value.map((i) => (
+                  <li key={i.id}>
+                    <span class='row'>
+                      <span>{i.email}</span>
+                      <span class='tag'>{i.role}</span>
+                      <span class='muted'>until {i.expires_at.slice(0, 10)}</span>
+                    </span>
+                    <button
+                      type='button'
+                      class='secondary'
+                      aria-label={`Revoke the invitation to ${i.email}`}
+                      onClick={() => workspace.revokeInvitation(i)}
+                    >
+                      Revoke
+                    </button>
+                  </li>
+                ))}
+              </ul>
+            )}
           </form>
         )
         : <p class='muted'>Only owners can invite people.</p>}
