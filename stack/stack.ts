@@ -52,10 +52,11 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
   };
   try {
     const restPort = freePort();
+    const jwks = JSON.stringify(keys.jwks);
     const postgrest = await startPostgrest({
       cluster: opts.cluster,
       port: restPort,
-      jwtSecret: keys.jwtSecret,
+      jwtSecret: jwks,
       logDir,
     });
     children.push(postgrest);
@@ -64,6 +65,9 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     const auth = await startAuth({
       dbUrl: opts.cluster.url(),
       jwtSecret: keys.jwtSecret,
+      // As `supabase start` runs GoTrue (GOTRUE_JWT_KEYS = the CLI's ES256 key), and as new hosted
+      // projects sign: asymmetric. Every verifier in the stack takes ES256 and HS256.
+      signingKey: keys.signingKey,
       jwtExpirySeconds: JWT_EXPIRY_SECONDS,
       siteUrl: 'http://127.0.0.1:3000',
       issuer: `http://127.0.0.1:${port}/auth/v1`,
@@ -72,26 +76,42 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     const realtime = await startRealtime({
       dbUrl: opts.cluster.url(),
       jwtSecret: keys.jwtSecret,
+      jwks: keys.jwks,
       anonKey: keys.anonKey,
       serviceRoleKey: keys.serviceRoleKey,
+      publishableKey: keys.publishableKey,
+      secretKey: keys.secretKey,
     });
     stoppers.push(() => realtime.stop());
 
     const url = `http://127.0.0.1:${port}`;
-    const env: Record<string, string> = {
+    // What hosted functions receive (and `supabase functions serve` injects: supabase/cli
+    // apps/cli-go/internal/functions/serve/serve.go and templates/main.ts): the legacy variables
+    // plus the new keys as named JSON objects and the JWKS, in the formats @supabase/server reads
+    // (its docs/environment-variables.md).
+    const functionsBase: Record<string, string> = {
       SUPABASE_URL: url,
       SUPABASE_ANON_KEY: keys.anonKey,
       SUPABASE_SERVICE_ROLE_KEY: keys.serviceRoleKey,
+      SUPABASE_PUBLISHABLE_KEYS: JSON.stringify({ default: keys.publishableKey }),
+      SUPABASE_SECRET_KEYS: JSON.stringify({ default: keys.secretKey }),
+      SUPABASE_JWKS: jwks,
       SUPABASE_JWT_SECRET: keys.jwtSecret,
       SUPABASE_DB_URL: opts.cluster.url(),
       JWT_EXPIRY: String(JWT_EXPIRY_SECONDS),
       POSTGREST_URL: `http://127.0.0.1:${restPort}`,
     };
+    // Tests and `task dev` also get each key on its own (functions do not: hosted gives none).
+    const env: Record<string, string> = {
+      ...functionsBase,
+      SUPABASE_PUBLISHABLE_KEY: keys.publishableKey,
+      SUPABASE_SECRET_KEY: keys.secretKey,
+    };
 
     const fnPort = freePort();
     const functions = await startFunctions({
       port: fnPort,
-      env: { ...env, ...opts.functionsEnv },
+      env: { ...functionsBase, ...opts.functionsEnv },
       logDir,
     });
     if (functions) {
@@ -103,7 +123,9 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
       rest: proxyTo(`http://127.0.0.1:${restPort}`),
       auth: auth.handler,
       realtime: realtime.handler,
-      functions: functions ? proxyTo(`http://127.0.0.1:${fnPort}`) : undefined,
+      functions: functions
+        ? proxyTo(`http://127.0.0.1:${fnPort}`, { keepApiKey: true })
+        : undefined,
     };
     const server = Deno.serve(
       { hostname: '127.0.0.1', port, onListen: () => {} },
@@ -111,6 +133,9 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
         port,
         anonKey: keys.anonKey,
         serviceRoleKey: keys.serviceRoleKey,
+        publishableKey: keys.publishableKey,
+        secretKey: keys.secretKey,
+        signingKey: keys.signingKey,
         routes,
       }),
     );

@@ -5,7 +5,8 @@
 // realtime-js's RealtimeChannel (binding ids, payload shape); see stack/README.md "Realtime".
 import postgres from 'postgres';
 import { json, type RouteHandler } from '../gateway.ts';
-import { secretKey } from '../keys.ts';
+import { type Jwks, verificationJwks } from '../keys.ts';
+import { jwtVerifier } from '../verify_jwt.ts';
 import { type Claims, verifyToken } from './auth.ts';
 import { Capture, type WalChange } from './capture.ts';
 import { matches, parseParams, type SubscriptionParams } from './filters.ts';
@@ -33,8 +34,16 @@ export interface RealtimeOptions {
   /** postgres superuser URL of the cluster (reads the wal2json slot, checks RLS per subscriber). */
   dbUrl: string;
   jwtSecret: string;
+  /** Verification keys (default: the legacy secret only); ES256 tokens verify against them. */
+  jwks?: Jwks;
   anonKey: string;
   serviceRoleKey: string;
+  /**
+   * Opaque API keys accepted as `?apikey=`, each standing for its legacy role JWT, as the CLI's
+   * Kong substitutes them (supabase/cli apps/cli-go/internal/start/start.go: QueryToken).
+   */
+  publishableKey?: string;
+  secretKey?: string;
   /** Publication whose tables are streamed (default supabase_realtime). */
   publication?: string;
   /** Idle poll interval of the slot in ms (default 10; an idle poll only reads the WAL position). */
@@ -129,7 +138,10 @@ const TYPES: Record<WalChange['action'], 'INSERT' | 'UPDATE' | 'DELETE'> = {
 export async function startRealtime(opts: RealtimeOptions): Promise<RealtimeService> {
   const log = opts.log ?? ((m: string) => console.error(`[realtime] ${m}`));
   const publication = opts.publication ?? 'supabase_realtime';
-  const key = secretKey(opts.jwtSecret);
+  const key = jwtVerifier(opts.jwks ?? verificationJwks(opts.jwtSecret));
+  const opaque = new Map<string, string>();
+  if (opts.publishableKey) opaque.set(opts.publishableKey, opts.anonKey);
+  if (opts.secretKey) opaque.set(opts.secretKey, opts.serviceRoleKey);
   const sql = postgres(opts.dbUrl, {
     max: PARALLEL + 2,
     onnotice: () => {},
@@ -540,8 +552,9 @@ export async function startRealtime(opts: RealtimeOptions): Promise<RealtimeServ
     if (vsnParam !== VSN_1 && vsnParam !== VSN_2) {
       return json(403, { error: `Unsupported serializer version ${vsnParam}` });
     }
-    const apikey = req.headers.get('x-api-key') ?? url.searchParams.get('apikey');
-    if (!apikey) return json(401, { error: 'API key is missing' });
+    const sent = req.headers.get('x-api-key') ?? url.searchParams.get('apikey');
+    if (!sent) return json(401, { error: 'API key is missing' });
+    const apikey = opaque.get(sent) ?? sent;
     if (!apikey.startsWith('sb_')) {
       const r = await verifyToken(apikey, key);
       if (!r.ok) return json(401, { error: r.message });
