@@ -16,6 +16,17 @@ const db = postgres(env.SUPABASE_DB_URL, { max: 2, onnotice: () => {} });
 const opts = { auth: { persistSession: false, autoRefreshToken: false } };
 const T = { sanitizeOps: false, sanitizeResources: false };
 
+/** Polls `fn` until it returns a value, or fails naming what did not happen within `ms`. */
+async function until<V>(what: string, fn: () => V | undefined, ms = 10_000): Promise<V> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 /** A tenant only service_role can see (no members), to tell roles apart through RLS. */
 const [hidden] = await db`insert into public.tenants (name, slug)
   values (${`Keys ${run}`}, ${`keys-${run}`}) returning id`;
@@ -148,34 +159,30 @@ Deno.test(
     assert.deepEqual(theirs.data, []);
 
     // Realtime: a channel joined with the ES256 token subscribes and receives the tenant's rows.
-    const got = new Promise<Record<string, unknown>>((resolve) => {
-      client.channel(`keys-${run}`)
-        .on(
-          'postgres_changes',
-          { event: 'INSERT', schema: 'public', table: 'contacts' },
-          (p) => resolve(p.new),
-        )
-        .subscribe(async (status, err) => {
-          if (status !== 'SUBSCRIBED') {
-            if (err) {
-              resolve({ error: String(err) });
-            }
-            return;
-          }
-          await db`insert into public.contacts (tenant_id, name, phone)
-          values (${tenantId}, 'Realtime', ${
-            '+1415556' + String(1000 + Math.floor(Math.random() * 8999))
-          })`
-            .catch((e) => resolve({ error: String(e) }));
-        });
+    const [contact] = await db`insert into public.contacts (tenant_id, name, phone)
+    values (${tenantId}, 'Realtime', ${
+      '+1415556' + String(1000 + Math.floor(Math.random() * 8999))
+    })
+    returning id`;
+    const events: Record<string, unknown>[] = [];
+    const system: { status: string }[] = [];
+    const channel = client.channel(`keys-${run}`)
+      .on(
+        'postgres_changes',
+        { event: 'INSERT', schema: 'public', table: 'conversations' },
+        (p) => events.push(p.new),
+      )
+      .on('system', {}, (p) => system.push(p));
+    await new Promise<void>((resolve, reject) => {
+      channel.subscribe((status, err) => {
+        if (status === 'SUBSCRIBED') resolve();
+        else if (status !== 'CLOSED') reject(err ?? new Error(status));
+      });
     });
-    const row = await Promise.race([
-      got,
-      new Promise<never>((_, j) =>
-        setTimeout(() => j(new Error('no realtime event in 10 s')), 10_000)
-      ),
-    ]);
-    assert.equal(row.name, 'Realtime');
+    await until('postgres_changes subscribed', () => system.find((s) => s.status === 'ok'));
+    const [conv] = await db`insert into public.conversations (tenant_id, contact_id, channel)
+    values (${tenantId}, ${contact.id}, 'sms') returning id`;
+    const row = await until('the realtime insert', () => events.find((e) => e.id === conv.id));
     assert.equal(row.tenant_id, tenantId);
 
     // Functions: verify_jwt (tenant-credentials) lets the ES256 token through to the function, which
