@@ -94,6 +94,14 @@ test('dispatch with the secret key, as SQL calls it through pg_net, answers its 
   });
   assert.equal(res.status, 200, await res.clone().text());
   assert.equal(typeof (await res.json()).claimed, 'number');
+  // The key in `apikey` alone: the gateway passes that header on to functions.
+  const keyOnly = await fetch(fn('dispatch'), {
+    method: 'POST',
+    headers: { apikey: stackEnv.secretKey, 'content-type': 'application/json' },
+    body: '{}',
+  });
+  assert.equal(keyOnly.status, 200, await keyOnly.clone().text());
+  await keyOnly.body?.cancel();
 });
 
 test('webhooks need no JWT: a simulator-signed inbound SMS through the gateway is stored', async () => {
