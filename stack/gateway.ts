@@ -3,14 +3,16 @@
 // request bodies at 1 MiB.
 //
 // API keys: the legacy HS256 anon / service_role JWTs and the opaque publishable / secret keys
-// (publishable acts as anon, secret as service_role). Upstreams authorize by a JWT's role, so the
-// Authorization a request carries is passed on unless it is missing or itself an opaque key
-// (`Bearer sb_…`, which no upstream could verify); then REST and auth get a bearer for the key's
-// role: the legacy key itself, or for an opaque key a short-lived role JWT (stack/role_tokens.ts).
-// Realtime takes the legacy role JWT in place of an opaque `apikey` parameter. This is the swap `supabase start`'s Kong makes (supabase/cli apps/cli-go/internal/start/start.go:
-// BearerToken, QueryToken; templates/kong.yml). Functions get the request as sent, `apikey`
-// included: the platform's verify_jwt accepts no API key as a bearer
-// (supabase.com/docs/guides/functions/auth-headers), and functions check keys themselves.
+// (publishable acts as anon, secret as service_role; a secret key from a browser is refused).
+// Upstreams authorize by a JWT's role, so a caller's JWT in Authorization is passed on; for a
+// request with only a key, REST and auth get a bearer for its role: the legacy key itself, or for
+// an opaque key a short-lived role JWT (stack/role_tokens.ts), as the hosted API Gateway does
+// (supabase/supabase apps/docs/content/guides/api/api-keys.mdx); `supabase start`'s Kong makes
+// the same swap with the legacy JWTs (supabase/cli apps/cli-go/internal/start/start.go:
+// BearerToken, QueryToken; templates/kong.yml). Realtime maps an opaque `?apikey=` itself.
+// Functions get the request as sent, `apikey` included: the platform's verify_jwt accepts no API
+// key as a bearer and does not check `apikey` (same api-keys page, "Known limitations";
+// supabase.com/docs/guides/functions/auth-headers), so functions check keys themselves.
 //
 // Every REST call of the dashboard goes through here, so the hot path is kept lean: one URL parse,
 // no regex, bodies streamed rather than buffered, and proxied responses built once with their CORS
@@ -208,13 +210,29 @@ export function createGateway(opts: GatewayOptions) {
     }
     const known = keys.get(key);
     if (!known) return json(401, INVALID_KEY);
+    // "You cannot use a secret key in the browser (matches on the User-Agent header) and it will
+    // always reply with HTTP 401" (supabase/supabase apps/docs/content/guides/api/api-keys.mdx).
+    // Every browser's User-Agent starts with Mozilla/; the message is ours.
+    if (
+      known[0] === 'service_role' && known[1] &&
+      /^Mozilla\//.test(req.headers.get('user-agent') ?? '')
+    ) {
+      return json(401, {
+        message: 'Forbidden use of secret API key in browser',
+        hint: 'Secret API keys are for servers only; use the publishable key in the browser.',
+      });
+    }
     return [key, ...known];
   }
 
   /**
-   * Kong's BearerToken: keep a caller's JWT, else a bearer for the apikey's role. Auth keeps a
-   * missing Authorization missing (so /user still answers GoTrue's 401 no_authorization) and only
-   * has an opaque key bearer (auth-js sends `Bearer <apikey>`) replaced.
+   * The bearer upstreams see. A caller's JWT is kept. An opaque key as bearer is replaced only when
+   * it is exactly the apikey (what supabase-js sends); any other `Bearer sb_…` goes on as it is and
+   * is rejected upstream as no JWT (supabase/supabase apps/docs/content/guides/api/api-keys.mdx,
+   * "Known limitations"). A missing one gets the key's role on REST (auth keeps it missing, so /user
+   * still answers GoTrue's 401 no_authorization). The role bearer is the legacy key itself, or for
+   * an opaque key a temporary, short-lived JWT, as the hosted API Gateway mints (same page, "How
+   * are publishable and secret keys implemented on the hosted platform?").
    */
   async function withBearer(
     req: Request,
@@ -222,7 +240,7 @@ export function createGateway(opts: GatewayOptions) {
     [key, role, opaque]: [string, KeyRole, boolean],
   ) {
     const auth = req.headers.get('authorization');
-    if (auth === null ? service === 'auth' : !auth.startsWith('Bearer sb_')) return req;
+    if (auth === null ? service === 'auth' : auth !== `Bearer ${key}` || !opaque) return req;
     const h = new Headers(req.headers);
     h.set('authorization', `Bearer ${opaque ? await mint!(role) : key}`);
     // A fresh Request, not new Request(req): that would tie it to the incoming request's signal.

@@ -81,6 +81,7 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
       serviceRoleKey: keys.serviceRoleKey,
       publishableKey: keys.publishableKey,
       secretKey: keys.secretKey,
+      signingKey: keys.signingKey,
     });
     stoppers.push(() => realtime.stop());
 

@@ -79,14 +79,14 @@ Deno.test('keys: a wrong or forged opaque key is refused; a publishable key cann
     assert.equal(res.status, 401, apikey);
     assert.equal((await res.json()).message, 'Invalid API key');
   }
-  // Publishable key in apikey, the secret key as bearer: the bearer is an opaque key, so it is
-  // replaced by the apikey's role (anon), never promoted to service_role.
+  // Publishable key in apikey, the secret key as bearer: an opaque bearer that is not the apikey
+  // goes on untouched and PostgREST rejects it as no JWT; it is never promoted to service_role.
   assert.deepEqual(
     await tenantVisible({
       apikey: env.SUPABASE_PUBLISHABLE_KEY,
       authorization: `Bearer ${env.SUPABASE_SECRET_KEY}`,
     }),
-    ANON,
+    [401, false],
   );
   // A service_role JWT signed with some other key under our kid is rejected by PostgREST.
   const other = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
@@ -105,6 +105,48 @@ Deno.test('keys: a wrong or forged opaque key is refused; a publishable key cann
     [401, false],
   );
 });
+
+Deno.test('keys: a secret key from a browser is refused with 401', async () => {
+  const res = await fetch(`${env.SUPABASE_URL}/rest/v1/tenants?select=id`, {
+    headers: {
+      apikey: env.SUPABASE_SECRET_KEY,
+      'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/140.0 Safari/537.36',
+    },
+  });
+  assert.equal(res.status, 401);
+  assert.match((await res.json()).message, /secret API key in browser/);
+  // The publishable key is made for browsers.
+  const ok = await fetch(`${env.SUPABASE_URL}/rest/v1/`, {
+    headers: { apikey: env.SUPABASE_PUBLISHABLE_KEY, 'user-agent': 'Mozilla/5.0 Firefox/140.0' },
+  });
+  assert.equal(ok.status, 200);
+  await ok.body?.cancel();
+});
+
+Deno.test(
+  'keys: a websocket opened with only the publishable key joins (as anon); a wrong key is refused',
+  T,
+  async () => {
+    const client = createClient<Database>(env.SUPABASE_URL, env.SUPABASE_PUBLISHABLE_KEY, opts);
+    const statuses: string[] = [];
+    const channel = client.channel(`anon-${run}`);
+    await new Promise<void>((resolve, reject) => {
+      channel.subscribe((status, err) => {
+        statuses.push(status);
+        if (status === 'SUBSCRIBED') resolve();
+        else if (status !== 'CLOSED') reject(err ?? new Error(status));
+      });
+    });
+    assert.deepEqual(statuses, ['SUBSCRIBED']);
+    // A key that is not the project's is refused before the upgrade.
+    const res = await fetch(
+      `${env.SUPABASE_URL}/realtime/v1/websocket?apikey=sb_publishable_nope&vsn=1.0.0`,
+    );
+    assert.equal(res.status, 401);
+    await res.body?.cancel();
+    await client.removeAllChannels();
+  },
+);
 
 Deno.test('keys: /auth/v1/.well-known/jwks.json publishes the ES256 public key only, without an apikey', async () => {
   const res = await fetch(`${env.SUPABASE_URL}/auth/v1/.well-known/jwks.json`);
