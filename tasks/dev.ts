@@ -82,9 +82,13 @@ Switchboard local stack is up.
   API URL        ${stack.url}          (REST ${stack.url}/rest/v1)
   Database URL   ${cluster.url()}
   Mail catcher   ${stack.env.MAILPIT_URL}          (sign-up, email-change and invite mails)
-  JWT secret     ${stack.env.SUPABASE_JWT_SECRET}
-  anon key       ${stack.env.SUPABASE_ANON_KEY}
-  service_role   ${stack.env.SUPABASE_SERVICE_ROLE_KEY}
+  Publishable    ${stack.env.SUPABASE_PUBLISHABLE_KEY}
+  Secret         ${stack.env.SUPABASE_SECRET_KEY}
+  JWKS           ${stack.url}/auth/v1/.well-known/jwks.json (ES256 signing key, dev only)
+  Legacy keys    (HS256, until Supabase retires them)
+    JWT secret   ${stack.env.SUPABASE_JWT_SECRET}
+    anon         ${stack.env.SUPABASE_ANON_KEY}
+    service_role ${stack.env.SUPABASE_SERVICE_ROLE_KEY}
   env file       ${ENV_FILE}
 ${hasDemoUser ? '\n  Demo login     demo@switchboard.local / switchboard-demo\n' : ''}
 Logs in ${stack.logDir}. Press Ctrl-C to stop.`);

@@ -1,8 +1,9 @@
 // Vite config for the dashboard. Run from the repo root under Deno:
 //   deno run -A npm:vite@8.3.8 build web      (or `dev web`, `preview web`)
-// The Supabase URL and anon key come from VITE_SUPABASE_URL / VITE_SUPABASE_ANON_KEY; without them
-// the local stack's values are used (127.0.0.1:54321 and the anon key in .stack/dev.env). Only
-// these two values are compiled in: the bundle never sees a service key.
+// The Supabase URL and the public API key come from VITE_SUPABASE_URL and
+// VITE_SUPABASE_PUBLISHABLE_KEY (`sb_publishable_…`; the legacy VITE_SUPABASE_ANON_KEY is used when
+// no publishable key is given); without them the local stack's values in .stack/dev.env are used.
+// Only these two values are compiled in: the bundle never sees a secret or service key.
 import { defineConfig, searchForWorkspaceRoot } from 'vite';
 import preact from '@preact/preset-vite';
 import { existsSync, readFileSync } from 'node:fs';
@@ -25,7 +26,8 @@ function devEnv(): Record<string, string> {
 
 const dev = devEnv();
 const url = process.env.VITE_SUPABASE_URL || dev.SUPABASE_URL || 'http://127.0.0.1:54321';
-const anonKey = process.env.VITE_SUPABASE_ANON_KEY || dev.SUPABASE_ANON_KEY || '';
+const publicKey = process.env.VITE_SUPABASE_PUBLISHABLE_KEY || process.env.VITE_SUPABASE_ANON_KEY ||
+  dev.SUPABASE_PUBLISHABLE_KEY || dev.SUPABASE_ANON_KEY || '';
 
 export default defineConfig({
   root: here,
@@ -36,7 +38,7 @@ export default defineConfig({
   envPrefix: 'VITE_PUBLIC_ONLY_',
   define: {
     'import.meta.env.VITE_SUPABASE_URL': JSON.stringify(url),
-    'import.meta.env.VITE_SUPABASE_ANON_KEY': JSON.stringify(anonKey),
+    'import.meta.env.VITE_SUPABASE_KEY': JSON.stringify(publicKey),
   },
   build: {
     outDir: process.env.SWITCHBOARD_WEB_OUT_DIR || resolve(here, 'dist'),

@@ -1,7 +1,17 @@
-// Caller identity inside functions. The runtime (Supabase's edge runtime, or our functions server)
-// has already verified the JWT when verify_jwt = true; we verify again when the secret is at hand
-// and read the claims.
-import { decodeJwt, jwtVerify } from 'jose';
+// Caller identity inside functions, verified with @supabase/server (npm, its core primitive
+// `verifyCredentials`): secret keys by timing-safe comparison against SUPABASE_SECRET_KEYS, user
+// JWTs against the project's JWKS (SUPABASE_JWKS, else `<SUPABASE_URL>/auth/v1/.well-known/
+// jwks.json`), signing-key tokens by kid.
+//
+// @supabase/server rejects the legacy credentials on purpose (its docs/auth-modes.md, "Legacy
+// keys and JWTs are not supported": no `eyJ…` API keys, no HS256 tokens without kid). Until they
+// are retired we still accept them, as the platform's verify_jwt does
+// (supabase.com/docs/guides/functions/auth-headers): the legacy service_role key, compared with
+// SUPABASE_SERVICE_ROLE_KEY, and legacy HS256 JWTs, verified with SUPABASE_JWT_SECRET where it is
+// set (the local stack; hosted functions have no secret, so there only signing-key JWTs pass).
+import type { SupabaseEnv } from '@supabase/server';
+import { verifyCredentials } from '@supabase/server/core';
+import { decodeProtectedHeader, type JSONWebKeySet, jwtVerify } from 'jose';
 import type { Env } from './env.ts';
 import { HttpError } from './http.ts';
 
@@ -10,31 +20,125 @@ export interface Claims {
   role?: string;
 }
 
-export async function callerClaims(req: Request, env: Env): Promise<Claims> {
-  const m = (req.headers.get('authorization') ?? '').match(/^Bearer\s+(.+)$/i);
-  if (!m) throw new HttpError(401, 'missing_authorization', 'Authorization: Bearer <jwt> required');
+function keyMap(json: string | undefined): Record<string, string> {
   try {
-    if (env.SUPABASE_JWT_SECRET) {
-      const { payload } = await jwtVerify(
-        m[1],
-        new TextEncoder().encode(env.SUPABASE_JWT_SECRET),
-        { algorithms: ['HS256'] },
-      );
-      return payload as Claims;
-    }
-    return decodeJwt(m[1]) as Claims;
+    const v = json ? JSON.parse(json) : {};
+    return v && typeof v === 'object' && !Array.isArray(v) ? v : {};
   } catch {
-    throw new HttpError(401, 'invalid_jwt', 'invalid JWT');
+    return {};
   }
 }
 
+function jwksOf(env: Env): JSONWebKeySet | URL {
+  try {
+    const v = env.SUPABASE_JWKS ? JSON.parse(env.SUPABASE_JWKS) : null;
+    if (Array.isArray(v)) return { keys: v };
+    if (Array.isArray(v?.keys)) return v;
+  } catch {
+    // malformed: fall back to the project's endpoint, as @supabase/server does for none
+  }
+  return new URL(`${env.SUPABASE_URL.replace(/\/+$/, '')}/auth/v1/.well-known/jwks.json`);
+}
+
+/** The function's Env as @supabase/server's SupabaseEnv (never read from Deno.env here). */
+function serverEnv(env: Env): SupabaseEnv {
+  return {
+    url: env.SUPABASE_URL,
+    publishableKeys: keyMap(env.SUPABASE_PUBLISHABLE_KEYS),
+    secretKeys: keyMap(env.SUPABASE_SECRET_KEYS),
+    jwks: jwksOf(env),
+  };
+}
+
+function bearer(req: Request): string | null {
+  const m = (req.headers.get('authorization') ?? '').match(/^Bearer\s+(\S+)$/i);
+  return m ? m[1] : null;
+}
+
+const invalidJwt = (why?: string) =>
+  new HttpError(401, 'invalid_jwt', why ? `invalid JWT: ${why}` : 'invalid JWT');
+
+/** A legacy HS256 token (no kid): verified with the JWT secret where the runtime provides it. */
+async function legacyClaims(token: string, env: Env): Promise<Claims> {
+  if (!env.SUPABASE_JWT_SECRET) {
+    throw invalidJwt('a legacy HS256 token cannot be verified without the JWT secret');
+  }
+  try {
+    const key = new TextEncoder().encode(env.SUPABASE_JWT_SECRET);
+    const { payload } = await jwtVerify(token, key, { algorithms: ['HS256'] });
+    return payload as Claims;
+  } catch {
+    throw invalidJwt();
+  }
+}
+
+/** The verified claims of the bearer JWT (a user's session, or a legacy role key). */
+export async function callerClaims(req: Request, env: Env): Promise<Claims> {
+  const token = bearer(req);
+  if (!token) {
+    throw new HttpError(401, 'missing_authorization', 'Authorization: Bearer <jwt> required');
+  }
+  if (token.startsWith('sb_')) throw invalidJwt('API keys belong in the apikey header');
+  let header;
+  try {
+    header = decodeProtectedHeader(token);
+  } catch {
+    throw invalidJwt();
+  }
+  if (header.alg === 'HS256' && !header.kid) return await legacyClaims(token, env);
+  const { data, error } = await verifyCredentials({ token, apikey: null }, {
+    auth: 'user',
+    env: serverEnv(env),
+  });
+  if (error) throw invalidJwt(error.message);
+  return data.jwtClaims as Claims;
+}
+
+async function timingSafeEqual(a: string, b: string): Promise<boolean> {
+  const enc = new TextEncoder();
+  const [x, y] = await Promise.all([
+    crypto.subtle.digest('SHA-256', enc.encode(a)),
+    crypto.subtle.digest('SHA-256', enc.encode(b)),
+  ]);
+  const u = new Uint8Array(x);
+  const v = new Uint8Array(y);
+  let diff = 0;
+  for (let i = 0; i < u.length; i++) diff |= u[i] ^ v[i];
+  return diff === 0;
+}
+
+/**
+ * Service callers (pg_net from SQL, other servers): a secret key in `apikey` (or, as pg_net
+ * callers often send it, as the bearer), the legacy service_role key, or a JWT with role
+ * service_role.
+ */
 export async function requireServiceRole(req: Request, env: Env): Promise<void> {
+  const token = bearer(req);
+  const apikey = req.headers.get('apikey');
+  for (const key of new Set([apikey, token?.startsWith('sb_') ? token : null])) {
+    if (!key) continue;
+    const { data } = await verifyCredentials({ token: null, apikey: key }, {
+      auth: 'secret:*',
+      env: serverEnv(env),
+    });
+    if (data) return;
+  }
+  if (!token) {
+    throw new HttpError(
+      401,
+      'missing_authorization',
+      'a secret key or service_role JWT is required',
+    );
+  }
+  if (await timingSafeEqual(token, env.SUPABASE_SERVICE_ROLE_KEY)) return;
+  if (token.startsWith('sb_')) throw new HttpError(401, 'invalid_api_key', 'unknown API key');
   const c = await callerClaims(req, env);
   if (c.role !== 'service_role') {
     throw new HttpError(403, 'forbidden', 'service role only');
   }
 }
 
+/** A signed-in user's id, from a session JWT (ES256 by the JWKS, or legacy HS256). */
 export async function requireUser(req: Request, env: Env): Promise<string> {
   const c = await callerClaims(req, env);
   if (c.role !== 'authenticated' || !c.sub) {

@@ -12,6 +12,11 @@ export const EnvSchema = z.object({
   SUPABASE_DB_URL: z.string().min(1),
   // Only the local stack has it; hosted functions rely on the runtime's verify_jwt.
   SUPABASE_JWT_SECRET: optional,
+  // The new API keys and signing keys, as hosted functions receive them (and @supabase/server
+  // reads them): {"default":"sb_publishable_…"}, {"default":"sb_secret_…"}, {"keys":[…]}.
+  SUPABASE_PUBLISHABLE_KEYS: optional,
+  SUPABASE_SECRET_KEYS: optional,
+  SUPABASE_JWKS: optional,
   CREDENTIALS_KEY: z.string().refine((v) => {
     try {
       return atob(v).length === 32;

@@ -1,7 +1,18 @@
-// Access tokens as supabase/auth signs them (internal/tokens/service.go, HS256 with the project's
-// JWT secret), and bearer-token parsing with golang-jwt's error texts, which GoTrue returns
-// verbatim after "invalid JWT: unable to parse or verify signature, ".
-import { errors as joseErrors, type JWTPayload, jwtVerify, SignJWT } from 'jose';
+// Access tokens as supabase/auth signs them (internal/tokens/service.go): with the signing key
+// (the JWK whose key_ops has "sign", its kid in the header; internal/conf/jwk.go GetSigningJwk)
+// when one is configured, as `supabase start` configures GoTrue (GOTRUE_JWT_KEYS with the CLI's
+// ES256 key), else HS256 with the JWT secret. Bearer tokens of either kind verify (ES256 by kid,
+// HS256 with the secret), with golang-jwt's error texts, which GoTrue returns verbatim after
+// "invalid JWT: unable to parse or verify signature, ".
+import { errors as joseErrors, type JWTPayload, SignJWT } from 'jose';
+import {
+  importSigningKey,
+  type Jwks,
+  publicJwk,
+  type SigningJwk,
+  verificationJwks,
+} from '../keys.ts';
+import { jwtVerifier, type VerifyJwt } from '../verify_jwt.ts';
 import { AuthError, forbidden } from './errors.ts';
 
 export interface AccessClaims extends JWTPayload {
@@ -28,10 +39,25 @@ export interface TokenUser {
 }
 
 export class Jwt {
-  private key: Uint8Array;
+  private hmac: Uint8Array;
+  private signing: Promise<CryptoKey> | null;
+  private verifier: VerifyJwt;
 
-  constructor(secret: string, readonly expirySeconds: number) {
-    this.key = new TextEncoder().encode(secret);
+  constructor(
+    secret: string,
+    readonly expirySeconds: number,
+    private signingKey: SigningJwk | null = null,
+  ) {
+    this.hmac = new TextEncoder().encode(secret);
+    this.signing = signingKey ? importSigningKey(signingKey) : null;
+    const jwks = verificationJwks(secret);
+    if (!signingKey) jwks.keys = jwks.keys.filter((k) => k.kty === 'oct');
+    this.verifier = jwtVerifier(jwks);
+  }
+
+  /** GET /.well-known/jwks.json: the public signing key, never the symmetric secret. */
+  publishedJwks(): Jwks {
+    return { keys: this.signingKey ? [publicJwk(this.signingKey)] : [] };
   }
 
   /** Signs an access token; returns it with its `exp` (seconds since the epoch). */
@@ -60,9 +86,15 @@ export class Jwt {
       session_id: sessionId,
       is_anonymous: user.is_anonymous,
     };
-    const token = await new SignJWT(claims)
-      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-      .sign(this.key);
+    const jwt = new SignJWT(claims);
+    const token = this.signing && this.signingKey
+      ? await jwt.setProtectedHeader({
+        alg: this.signingKey.alg,
+        kid: this.signingKey.kid,
+        typ: 'JWT',
+      })
+        .sign(await this.signing)
+      : await jwt.setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(this.hmac);
     return { token, expiresAt: exp };
   }
 
@@ -74,8 +106,7 @@ export class Jwt {
       throw bad('token is malformed: token contains an invalid number of segments');
     }
     try {
-      const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'] });
-      return payload as AccessClaims;
+      return await this.verifier(token) as AccessClaims;
     } catch (e) {
       if (e instanceof AuthError) throw e;
       if (e instanceof joseErrors.JWTExpired) {
@@ -84,7 +115,7 @@ export class Jwt {
       if (e instanceof joseErrors.JWSSignatureVerificationFailed) {
         throw bad('token signature is invalid: signature is invalid');
       }
-      if (e instanceof joseErrors.JOSEAlgNotAllowed) {
+      if (e instanceof joseErrors.JOSEAlgNotAllowed || e instanceof joseErrors.JWKSNoMatchingKey) {
         throw bad('token is unverifiable: error while executing keyfunc: unrecognized JWT kid');
       }
       if (e instanceof joseErrors.JWTClaimValidationFailed) {

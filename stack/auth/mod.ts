@@ -7,6 +7,7 @@ import { createUser, deleteUser, getUserById, listUsers, updateUserById } from '
 import { type AuthContext, json } from './common.ts';
 import { AuthError, errorResponse, unexpectedFailure } from './errors.ts';
 import { Jwt } from './jwt.ts';
+import { type SigningJwk } from '../keys.ts';
 import { logout, signup, token } from './session.ts';
 import { getUser, updateUser } from './user.ts';
 import { type AuthConfig, CLI_DEFAULTS } from './config.ts';
@@ -18,6 +19,12 @@ export interface AuthOptions {
   /** postgres superuser URL of the cluster (auth.users lives there). */
   dbUrl: string;
   jwtSecret: string;
+  /**
+   * Signs access tokens with this asymmetric key (kid in the header) and publishes its public half
+   * at /.well-known/jwks.json; without it tokens are HS256 with `jwtSecret`. HS256 tokens verify
+   * either way.
+   */
+  signingKey?: SigningJwk;
   jwtExpirySeconds: number;
   siteUrl: string;
   /**
@@ -103,6 +110,8 @@ type Route = (
 const ROUTES: [string, RegExp, Route][] = [
   ['GET', /^\/health$/, () => json(200, HEALTH)],
   ['GET', /^\/settings$/, (c) => json(200, settings(c.config))],
+  // Public keys only (supabase/auth internal/api/jwks.go; route in internal/api/api.go).
+  ['GET', /^\/\.well-known\/jwks\.json$/, (c) => json(200, c.jwt.publishedJwks())],
   ['POST', /^\/signup$/, (c, r, i) => signup(c, r, i)],
   ['POST', /^\/token$/, (c, r, i) => token(c, r, i)],
   ['GET', /^\/user$/, (c, r) => getUser(c, r)],
@@ -130,7 +139,7 @@ export function startAuth(opts: AuthOptions): Promise<AuthService> {
     config,
     limits: new Limiters(config.rateLimits),
     mailer,
-    jwt: new Jwt(opts.jwtSecret, opts.jwtExpirySeconds),
+    jwt: new Jwt(opts.jwtSecret, opts.jwtExpirySeconds, opts.signingKey ?? null),
     minPasswordLength: opts.minPasswordLength ?? config.minPasswordLength,
     reuseIntervalSeconds: opts.refreshTokenReuseInterval ?? 10,
     siteUrl: opts.siteUrl,

@@ -1,8 +1,10 @@
 // Access-token checks with Supabase Realtime's rules and messages
-// (RealtimeWeb.ChannelsAuthorization / JwtVerification): HS256/384/512 signed with the stack's
-// secret, `role` and `exp` required, and the same error texts so clients see what hosted
+// (RealtimeWeb.ChannelsAuthorization / JwtVerification): HS256 with the stack's secret or ES256 /
+// RS256 by the JWKS (Realtime gets the same key set as API_JWT_JWKS from `supabase start`,
+// supabase/cli apps/cli-go/internal/start/start.go), `role` and `exp` required, and the same error texts so clients see what hosted
 // Realtime would say.
-import { decodeJwt, decodeProtectedHeader, errors, jwtVerify } from 'jose';
+import { decodeJwt, decodeProtectedHeader, errors } from 'jose';
+import type { VerifyJwt } from '../verify_jwt.ts';
 
 export type Claims = Record<string, unknown> & { role: string; exp: number; sub?: string };
 
@@ -15,7 +17,7 @@ export type TokenResult =
 
 const fail = (code: string, message: string): TokenResult => ({ ok: false, code, message });
 
-export async function verifyToken(token: unknown, key: Uint8Array): Promise<TokenResult> {
+export async function verifyToken(token: unknown, verify: VerifyJwt): Promise<TokenResult> {
   if (typeof token !== 'string' || token.length === 0) {
     return fail('MalformedJWT', 'The token provided is not a valid JWT');
   }
@@ -29,14 +31,14 @@ export async function verifyToken(token: unknown, key: Uint8Array): Promise<Toke
   let claims: Record<string, unknown>;
   try {
     // exp is checked below so the message can say how long ago it expired, as Realtime does.
-    const res = await jwtVerify(clean, key, {
-      algorithms: ['HS256', 'HS384', 'HS512'],
+    claims = await verify(clean, {
+      algorithms: ['HS256', 'HS384', 'HS512', 'ES256', 'RS256'],
       currentDate: new Date(0),
     });
-    claims = res.payload as Record<string, unknown>;
   } catch (e) {
     if (
-      e instanceof errors.JWSSignatureVerificationFailed || e instanceof errors.JOSEAlgNotAllowed
+      e instanceof errors.JWSSignatureVerificationFailed || e instanceof errors.JOSEAlgNotAllowed ||
+      e instanceof errors.JWKSNoMatchingKey
     ) {
       return fail('JwtSignatureError', 'Failed to validate JWT signature');
     }

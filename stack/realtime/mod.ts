@@ -5,7 +5,9 @@
 // realtime-js's RealtimeChannel (binding ids, payload shape); see stack/README.md "Realtime".
 import postgres from 'postgres';
 import { json, type RouteHandler } from '../gateway.ts';
-import { secretKey } from '../keys.ts';
+import { type Jwks, type SigningJwk, verificationJwks } from '../keys.ts';
+import { type KeyRole, roleTokenMinter } from '../role_tokens.ts';
+import { jwtVerifier } from '../verify_jwt.ts';
 import { type Claims, verifyToken } from './auth.ts';
 import { Capture, type WalChange } from './capture.ts';
 import { matches, parseParams, type SubscriptionParams } from './filters.ts';
@@ -33,8 +35,20 @@ export interface RealtimeOptions {
   /** postgres superuser URL of the cluster (reads the wal2json slot, checks RLS per subscriber). */
   dbUrl: string;
   jwtSecret: string;
+  /** Verification keys (default: the legacy secret only); ES256 tokens verify against them. */
+  jwks?: Jwks;
   anonKey: string;
   serviceRoleKey: string;
+  /**
+   * Opaque API keys accepted as `?apikey=`. The hosted API Gateway verifies a WebSocket's key and
+   * forwards a minted role JWT instead, and "Public Realtime connections are limited to 24 hours"
+   * (supabase/supabase apps/docs/content/guides/api/api-keys.mdx): each such connection gets a
+   * role JWT signed with `signingKey` that lives 24 hours, after which its channels close as on
+   * any expired token unless the client sends a user's access token.
+   */
+  publishableKey?: string;
+  secretKey?: string;
+  signingKey?: SigningJwk;
   /** Publication whose tables are streamed (default supabase_realtime). */
   publication?: string;
   /** Idle poll interval of the slot in ms (default 10; an idle poll only reads the WAL position). */
@@ -54,6 +68,8 @@ const MAX_FRAME_BYTES = 1024 * 1024;
 const CONFIRM_TOKEN_MS = 5 * 60 * 1000;
 /** Realtime's default max_channels_per_client. */
 const MAX_CHANNELS = 100;
+/** Lifetime of the role token behind an opaque-key connection (hosted: 24 h public connections). */
+const PUBLIC_CONNECTION_SECONDS = 24 * 3600;
 /** Realtime's max_record_bytes: bigger changes go out with only small values and an error. */
 const MAX_RECORD_BYTES = 1024 * 1024;
 
@@ -129,7 +145,11 @@ const TYPES: Record<WalChange['action'], 'INSERT' | 'UPDATE' | 'DELETE'> = {
 export async function startRealtime(opts: RealtimeOptions): Promise<RealtimeService> {
   const log = opts.log ?? ((m: string) => console.error(`[realtime] ${m}`));
   const publication = opts.publication ?? 'supabase_realtime';
-  const key = secretKey(opts.jwtSecret);
+  const key = jwtVerifier(opts.jwks ?? verificationJwks(opts.jwtSecret));
+  const opaque = new Map<string, KeyRole>();
+  if (opts.publishableKey) opaque.set(opts.publishableKey, 'anon');
+  if (opts.secretKey) opaque.set(opts.secretKey, 'service_role');
+  const mint = opts.signingKey ? roleTokenMinter(opts.signingKey, PUBLIC_CONNECTION_SECONDS) : null;
   const sql = postgres(opts.dbUrl, {
     max: PARALLEL + 2,
     onnotice: () => {},
@@ -540,8 +560,11 @@ export async function startRealtime(opts: RealtimeOptions): Promise<RealtimeServ
     if (vsnParam !== VSN_1 && vsnParam !== VSN_2) {
       return json(403, { error: `Unsupported serializer version ${vsnParam}` });
     }
-    const apikey = req.headers.get('x-api-key') ?? url.searchParams.get('apikey');
-    if (!apikey) return json(401, { error: 'API key is missing' });
+    const sent = req.headers.get('x-api-key') ?? url.searchParams.get('apikey');
+    if (!sent) return json(401, { error: 'API key is missing' });
+    const role = opaque.get(sent);
+    const legacy = role === 'anon' ? opts.anonKey : opts.serviceRoleKey;
+    const apikey = !role ? sent : mint ? await mint(role) : legacy;
     if (!apikey.startsWith('sb_')) {
       const r = await verifyToken(apikey, key);
       if (!r.ok) return json(401, { error: r.message });

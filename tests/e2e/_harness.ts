@@ -65,7 +65,7 @@ export async function screenshot(page: Page, name: string) {
 }
 
 export function serviceClient() {
-  return createClient<Database>(env.SUPABASE_URL, env.SUPABASE_SERVICE_ROLE_KEY, {
+  return createClient<Database>(env.SUPABASE_URL, env.SUPABASE_SECRET_KEY, {
     auth: { persistSession: false, autoRefreshToken: false },
   });
 }
@@ -74,7 +74,7 @@ export function serviceClient() {
 export async function userWithBusiness(name: string) {
   const email = `${name}-${crypto.randomUUID().slice(0, 8)}@e2e.test`;
   const password = 'e2e-password-123';
-  const client = createClient<Database>(env.SUPABASE_URL, env.SUPABASE_ANON_KEY, {
+  const client = createClient<Database>(env.SUPABASE_URL, env.SUPABASE_PUBLISHABLE_KEY, {
     auth: { persistSession: false, autoRefreshToken: false },
   });
   const { error } = await client.auth.signUp({ email, password });
@@ -127,7 +127,7 @@ export async function sendInboundSms(
     headers: {
       'content-type': 'application/x-www-form-urlencoded',
       'x-twilio-signature': await twilioSignature(url, params, opts.token),
-      apikey: env.SUPABASE_ANON_KEY,
+      apikey: env.SUPABASE_PUBLISHABLE_KEY,
     },
     body: new URLSearchParams(params),
   });
@@ -153,7 +153,7 @@ export async function until<T>(fn: () => Promise<T>, ms: number, what: string): 
 export async function demoSignInWorks(): Promise<boolean> {
   const res = await fetch(`${env.SUPABASE_URL}/auth/v1/token?grant_type=password`, {
     method: 'POST',
-    headers: { apikey: env.SUPABASE_ANON_KEY, 'content-type': 'application/json' },
+    headers: { apikey: env.SUPABASE_PUBLISHABLE_KEY, 'content-type': 'application/json' },
     body: JSON.stringify(DEMO),
   }).catch(() => null);
   await res?.body?.cancel();

@@ -28,6 +28,12 @@ export const stackEnv = {
   get serviceKey() {
     return need('SUPABASE_SERVICE_ROLE_KEY');
   },
+  get publishableKey() {
+    return need('SUPABASE_PUBLISHABLE_KEY');
+  },
+  get secretKey() {
+    return need('SUPABASE_SECRET_KEY');
+  },
   get jwtSecret() {
     return need('SUPABASE_JWT_SECRET');
   },

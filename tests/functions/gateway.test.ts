@@ -31,32 +31,77 @@ test('unknown function: 404 NOT_FOUND as Supabase answers', async () => {
   });
 });
 
-test('verify_jwt: missing / invalid / expired JWT get 401; anon is refused by dispatch', async () => {
-  const none = await fetch(fn('dispatch'), { method: 'POST' });
+test('verify_jwt: missing / invalid / expired JWT get 401 before the function runs', async () => {
+  // tenant-credentials keeps verify_jwt = true (called by signed-in users).
+  const url = fn('tenant-credentials');
+  const none = await fetch(url, { method: 'POST' });
   assert.equal(none.status, 401);
   assert.deepEqual(await none.json(), { code: 401, message: 'Missing authorization header' });
-  const bad = await fetch(fn('dispatch'), {
+  const bad = await fetch(url, {
     method: 'POST',
     headers: { authorization: 'Bearer not.a.jwt' },
   });
   assert.equal(bad.status, 401);
   assert.deepEqual(await bad.json(), { code: 401, message: 'Invalid JWT' });
-  const expired = await new SignJWT({ role: 'service_role' })
+  const expired = await new SignJWT({ role: 'authenticated', sub: crypto.randomUUID() })
     .setProtectedHeader({ alg: 'HS256' })
     .setExpirationTime(Math.floor(Date.now() / 1000) - 60)
     .sign(new TextEncoder().encode(stackEnv.jwtSecret));
-  const exp = await fetch(fn('dispatch'), {
+  const exp = await fetch(url, {
     method: 'POST',
     headers: { authorization: `Bearer ${expired}` },
   });
   assert.equal(exp.status, 401);
-  await exp.body?.cancel();
+  assert.deepEqual(await exp.json(), { code: 401, message: 'Invalid JWT' });
+});
+
+test('dispatch (verify_jwt = false) checks its caller itself: anon and publishable are refused', async () => {
+  const none = await fetch(fn('dispatch'), { method: 'POST' });
+  assert.equal(none.status, 401);
+  assert.equal((await none.json()).error.code, 'missing_authorization');
   const anon = await fetch(fn('dispatch'), {
     method: 'POST',
     headers: { authorization: `Bearer ${stackEnv.anonKey}` },
   });
   assert.equal(anon.status, 403);
   assert.equal((await anon.json()).error.code, 'forbidden');
+  const publishable = await fetch(fn('dispatch'), {
+    method: 'POST',
+    headers: {
+      apikey: stackEnv.publishableKey,
+      authorization: `Bearer ${stackEnv.publishableKey}`,
+    },
+  });
+  assert.equal(publishable.status, 401);
+  await publishable.body?.cancel();
+  const guessed = await fetch(fn('dispatch'), {
+    method: 'POST',
+    headers: { apikey: 'sb_secret_guess', authorization: 'Bearer sb_secret_guess' },
+  });
+  assert.equal(guessed.status, 401);
+  await guessed.body?.cancel();
+});
+
+test('dispatch with the secret key, as SQL calls it through pg_net, answers its stats', async () => {
+  const res = await fetch(fn('dispatch'), {
+    method: 'POST',
+    headers: {
+      apikey: stackEnv.secretKey,
+      authorization: `Bearer ${stackEnv.secretKey}`,
+      'content-type': 'application/json',
+    },
+    body: JSON.stringify({ reason: 'enqueued' }),
+  });
+  assert.equal(res.status, 200, await res.clone().text());
+  assert.equal(typeof (await res.json()).claimed, 'number');
+  // The key in `apikey` alone: the gateway passes that header on to functions.
+  const keyOnly = await fetch(fn('dispatch'), {
+    method: 'POST',
+    headers: { apikey: stackEnv.secretKey, 'content-type': 'application/json' },
+    body: '{}',
+  });
+  assert.equal(keyOnly.status, 200, await keyOnly.clone().text());
+  await keyOnly.body?.cancel();
 });
 
 test('webhooks need no JWT: a simulator-signed inbound SMS through the gateway is stored', async () => {

@@ -3,6 +3,10 @@ export interface StackEnv {
   SUPABASE_URL: string;
   SUPABASE_ANON_KEY: string;
   SUPABASE_SERVICE_ROLE_KEY: string;
+  SUPABASE_PUBLISHABLE_KEY: string;
+  SUPABASE_SECRET_KEY: string;
+  /** The verification JWKS (signing key's public half + the legacy secret as `oct`). */
+  SUPABASE_JWKS: string;
   SUPABASE_JWT_SECRET: string;
   SUPABASE_DB_URL: string;
   POSTGREST_URL: string;
@@ -13,6 +17,9 @@ export function stackEnv(): StackEnv {
     'SUPABASE_URL',
     'SUPABASE_ANON_KEY',
     'SUPABASE_SERVICE_ROLE_KEY',
+    'SUPABASE_PUBLISHABLE_KEY',
+    'SUPABASE_SECRET_KEY',
+    'SUPABASE_JWKS',
     'SUPABASE_JWT_SECRET',
     'SUPABASE_DB_URL',
     'POSTGREST_URL',

@@ -3,7 +3,7 @@
 // and the tables it writes, read back with postgres.js.
 import assert from 'node:assert/strict';
 import { createClient, type SupabaseClient } from '@supabase/supabase-js';
-import { jwtVerify, SignJWT } from 'jose';
+import { createLocalJWKSet, jwtVerify, SignJWT } from 'jose';
 import postgres from 'postgres';
 import { stackEnv } from './_env.ts';
 import { followLink, linkIn, mailsTo, waitForMail } from '../_mail.ts';
@@ -13,6 +13,8 @@ const run = crypto.randomUUID().slice(0, 8);
 const opts = { auth: { persistSession: false, autoRefreshToken: false } };
 const AUTH = `${env.SUPABASE_URL}/auth/v1`;
 const secret = new TextEncoder().encode(env.SUPABASE_JWT_SECRET);
+/** Access tokens are signed with the stack's ES256 key (stack/keys.ts), as `supabase start` does. */
+const jwks = createLocalJWKSet(JSON.parse(env.SUPABASE_JWKS));
 const PASSWORD = 'correct horse battery';
 
 let seq = 0;
@@ -80,7 +82,7 @@ Deno.test('auth: signUp answers a GoTrue session with the user, identity and cla
   assert.equal(identity.identity_data?.email, email);
   assert.match(user.created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
 
-  const { payload } = await jwtVerify(session.access_token, secret, { algorithms: ['HS256'] });
+  const { payload } = await jwtVerify(session.access_token, jwks, { algorithms: ['ES256'] });
   assert.equal(payload.iss, `${env.SUPABASE_URL}/auth/v1`);
   assert.equal(payload.sub, user.id);
   assert.equal(payload.aud, 'authenticated');
@@ -293,8 +295,8 @@ Deno.test('auth: refreshSession rotates; the old token is revoked with its child
   assert.equal(r1.error, null, r1.error?.message ?? '');
   const t1 = r1.data.session!.refresh_token;
   assert.notEqual(t1, session.refresh_token);
-  const claims0 = (await jwtVerify(session.access_token, secret)).payload;
-  const claims1 = (await jwtVerify(r1.data.session!.access_token, secret)).payload;
+  const claims0 = (await jwtVerify(session.access_token, jwks)).payload;
+  const claims1 = (await jwtVerify(r1.data.session!.access_token, jwks)).payload;
   assert.equal(claims1.session_id, claims0.session_id);
 
   await withDb(async (sql) => {

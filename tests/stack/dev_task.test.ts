@@ -74,7 +74,12 @@ Deno.test({
         dev.output(),
         new RegExp(`postgresql://postgres:postgres@127\\.0\\.0\\.1:${dbPort}/postgres`),
       );
-      assert.match(dev.output(), /anon key\s+eyJ/);
+      assert.match(dev.output(), /anon\s+eyJ/);
+      assert.match(dev.output(), /Publishable\s+sb_publishable_/);
+      assert.match(dev.output(), /Secret\s+sb_secret_/);
+      const written = await Deno.readTextFile(`${state}/dev.env`);
+      assert.match(written, /^SUPABASE_PUBLISHABLE_KEY=sb_publishable_/m);
+      assert.match(written, /^SUPABASE_SECRET_KEY=sb_secret_/m);
 
       const sql = postgres(`postgresql://postgres:postgres@127.0.0.1:${dbPort}/postgres`, {
         max: 1,
@@ -86,7 +91,7 @@ Deno.test({
         await sql.end();
       }
       const rest = await fetch(`http://127.0.0.1:${apiPort}/rest/v1/`, {
-        headers: { apikey: /anon key\s+(\S+)/.exec(dev.output())![1] },
+        headers: { apikey: /Publishable\s+(\S+)/.exec(dev.output())![1] },
       });
       assert.equal(rest.status, 200);
       await rest.body?.cancel();
@@ -115,7 +120,7 @@ Deno.test({
       assert.match(third.output(), new RegExp(`port ${dbPort} is taken`));
       await Deno.remove(other, { recursive: true });
       const still = await fetch(`http://127.0.0.1:${apiPort}/rest/v1/`, {
-        headers: { apikey: /anon key\s+(\S+)/.exec(dev.output())![1] },
+        headers: { apikey: /anon\s+(eyJ\S+)/.exec(dev.output())![1] },
       });
       assert.equal(still.status, 200);
       await still.body?.cancel();

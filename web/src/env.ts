@@ -6,6 +6,7 @@ declare global {
 }
 
 export const SUPABASE_URL: string = import.meta.env.VITE_SUPABASE_URL ?? 'http://127.0.0.1:54321';
-export const SUPABASE_ANON_KEY: string = import.meta.env.VITE_SUPABASE_ANON_KEY ?? '';
+/** The public API key: the publishable key (`sb_publishable_…`), or a legacy anon key. */
+export const SUPABASE_KEY: string = import.meta.env.VITE_SUPABASE_KEY ?? '';
 /** Where Twilio, the email provider and contact forms post (the functions gateway). */
 export const FUNCTIONS_URL = `${SUPABASE_URL.replace(/\/$/, '')}/functions/v1`;

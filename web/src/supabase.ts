@@ -1,7 +1,7 @@
 // The one supabase-js client of the dashboard, typed with the generated Database types.
 import { createClient } from '@supabase/supabase-js';
 import type { Database } from '../../functions/_shared/database.types.ts';
-import { SUPABASE_ANON_KEY, SUPABASE_URL } from './env.ts';
+import { SUPABASE_KEY, SUPABASE_URL } from './env.ts';
 
 export type { Database };
 type PublicSchema = Database['public'];
@@ -9,7 +9,7 @@ export type Row<T extends keyof PublicSchema['Tables']> = PublicSchema['Tables']
 export type Insert<T extends keyof PublicSchema['Tables']> = PublicSchema['Tables'][T]['Insert'];
 export type Update<T extends keyof PublicSchema['Tables']> = PublicSchema['Tables'][T]['Update'];
 
-export const supabase = createClient<Database>(SUPABASE_URL, SUPABASE_ANON_KEY, {
+export const supabase = createClient<Database>(SUPABASE_URL, SUPABASE_KEY, {
   auth: { persistSession: true, autoRefreshToken: true },
   realtime: { params: { eventsPerSecond: 20 } },
 });
