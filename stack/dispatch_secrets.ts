@@ -25,7 +25,11 @@ export async function storeDispatchSecrets(
   const sql = postgres(dbUrl, { max: 1, onnotice: () => {} });
   try {
     const entries: [string, string, string][] = [
-      [PROJECT_URL_SECRET, values.projectUrl, 'Base URL of the project (dispatch is <url>/functions/v1/dispatch)'],
+      [
+        PROJECT_URL_SECRET,
+        values.projectUrl,
+        'Base URL of the project (dispatch is <url>/functions/v1/dispatch)',
+      ],
       [SERVICE_KEY_SECRET, values.serviceKey, 'Key the database calls the dispatch function with'],
     ];
     await sql.begin(async (tx) => {

@@ -189,8 +189,11 @@ async function perform(row: QueueRow, stop: AbortSignal): Promise<ResponseRow> {
     if (!headers.has('user-agent')) headers.set('user-agent', `pg_net/${PG_NET_VERSION}`);
   }
   const method = row.method.toUpperCase();
-  const body = method === 'POST' ? (row.body ?? new Uint8Array()) : method === 'DELETE'
-    ? (row.body ?? undefined)
+  const bytes = row.body ? new Uint8Array(row.body) : null;
+  const body = method === 'POST'
+    ? (bytes ?? new Uint8Array())
+    : method === 'DELETE'
+    ? (bytes ?? undefined)
     : undefined;
   const timeout = AbortSignal.timeout(row.timeout_milliseconds);
   const started = performance.now();
@@ -204,15 +207,15 @@ async function perform(row: QueueRow, stop: AbortSignal): Promise<ResponseRow> {
       signal: AbortSignal.any([timeout, stop]),
     });
     phase = 'body';
-    const bytes = new Uint8Array(await res.arrayBuffer());
+    const got = new Uint8Array(await res.arrayBuffer());
     const h: Record<string, string> = {};
     res.headers.forEach((v, k) => (h[k] = v));
     return {
       ...out,
       status_code: res.status,
       // A C string in pg_net: an empty body is NULL, and it ends at the first NUL byte.
-      content: bytes.length && bytes[0] !== 0
-        ? new TextDecoder().decode(bytes.subarray(0, nulAt(bytes)))
+      content: got.length && got[0] !== 0
+        ? new TextDecoder().decode(got.subarray(0, nulAt(got)))
         : null,
       headers: h,
       content_type: res.headers.get('content-type'),

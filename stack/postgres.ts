@@ -132,15 +132,35 @@ export async function installEmulatedExtensions(bin: string): Promise<void> {
 }
 
 /**
+ * pg_net defines pg_net.ttl and pg_net.batch_size when its library loads (src/worker.c), which
+ * is what lets `alter system set pg_net.ttl = …` work. The emulation loads no library, so the
+ * settings are declared in postgresql.conf with pg_net's defaults (not on the command line, which
+ * would override ALTER SYSTEM). Appended once, also to clusters created before.
+ */
+async function ensurePgNetSettings(dir: string): Promise<void> {
+  const conf = `${dir}/postgresql.conf`;
+  const text = await Deno.readTextFile(conf);
+  if (text.includes('pg_net.ttl')) return;
+  await Deno.writeTextFile(
+    conf,
+    "\n# pg_net emulation (stack/pg_net_worker.ts reads these)\npg_net.ttl = '6 hours'\npg_net.batch_size = 200\n",
+    { append: true },
+  );
+}
+
+/**
  * Vault's root key (stack/extensions/supabase_vault--0.3.1.sql reads it with pg_read_file), kept
  * in the data directory and readable by the server only, as pgsodium keeps pgsodium_root.key
  * outside the database. Written once per cluster; losing it makes stored secrets unreadable.
  */
 async function ensureVaultRootKey(dir: string): Promise<void> {
+  await ensurePgNetSettings(dir);
   const file = `${dir}/vault_root.key`;
   if (await exists(file)) return;
-  const key = Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) =>
-    b.toString(16).padStart(2, '0')).join('');
+  const key = Array.from(
+    crypto.getRandomValues(new Uint8Array(32)),
+    (b) => b.toString(16).padStart(2, '0'),
+  ).join('');
   await Deno.writeTextFile(file, key, { mode: 0o600 });
   if (isRoot()) await run(['chown', 'postgres:postgres', file]);
 }

@@ -135,7 +135,8 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     const worker = await startPgNetWorker({
       dbUrl: opts.cluster.url(),
       pollMs: opts.pgNetPollMs,
-      log: (l) => Deno.writeTextFileSync(pgNetLog, `${new Date().toISOString()} ${l}\n`, { append: true }),
+      log: (l) =>
+        Deno.writeTextFileSync(pgNetLog, `${new Date().toISOString()} ${l}\n`, { append: true }),
     });
     stoppers.push(() => worker.stop());
     const vaultSecrets = await storeDispatchSecrets(opts.cluster.url(), {
