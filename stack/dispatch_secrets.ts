@@ -13,8 +13,10 @@ export const SERVICE_KEY_SECRET = 'service_key';
  * service_role JWT; once the stack has secret keys (`sb_secret_…`, stack/keys.ts) this is where
  * to switch, as hosted projects should store their secret key.
  */
-export function dispatchKey(env: { SUPABASE_SERVICE_ROLE_KEY: string }): string {
-  return env.SUPABASE_SERVICE_ROLE_KEY;
+export function dispatchKey(env: Record<string, string>): string {
+  const key = env.SUPABASE_SERVICE_ROLE_KEY;
+  if (!key) throw new Error('dispatchKey: the stack has no SUPABASE_SERVICE_ROLE_KEY');
+  return key;
 }
 
 /** Creates or updates both secrets (vault.create_secret / vault.update_secret). */
