@@ -26,7 +26,11 @@ function test(name: string, fn: () => Promise<void>) {
   Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
 }
 
-async function until<T>(fn: () => Promise<T>, ms: number, what: string): Promise<NonNullable<T>> {
+async function until<T>(
+  fn: () => T | Promise<T>,
+  ms: number,
+  what: string,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + ms;
   for (;;) {
     const v = await fn();
@@ -92,7 +96,7 @@ test('setup: own stack, no timers', async () => {
 test('a queued message goes out through pg_net, the gateway and dispatch', async () => {
   const [{ last }] = await sql`select coalesce(max(id), 0) as last from net._http_response`;
   const m = await queueSms('through pg_net');
-  await until(async () => createdFor(m.phone).length === 1, 15_000, 'Twilio to receive the send');
+  await until(() => createdFor(m.phone).length === 1, 15_000, 'Twilio to receive the send');
   const row = await until(
     async () => {
       const [r] = await sql`select status from public.messages where id = ${m.id}`;
@@ -120,7 +124,7 @@ test('functions server killed mid-request: failure recorded, the next cron tick 
   fake.inject({ hang: 'before', match: (f) => f.Body === 'killed mid-request' });
   const m = await queueSms('killed mid-request');
   await until(
-    async () => fake.requests.some((r) => r.form.Body === 'killed mid-request'),
+    () => fake.requests.some((r) => r.form.Body === 'killed mid-request'),
     15_000,
     'the send to reach Twilio',
   );
