@@ -73,6 +73,7 @@ Deno.test({
         new RegExp(`postgresql://postgres:postgres@127\\.0\\.0\\.1:${dbPort}/postgres`),
       );
       assert.match(dev.output(), /anon key\s+eyJ/);
+      assert.match(dev.output(), /Vault\s+project_url, service_key stored/);
 
       const sql = postgres(`postgresql://postgres:postgres@127.0.0.1:${dbPort}/postgres`, {
         max: 1,
