@@ -204,7 +204,12 @@ test('responses older than pg_net.ttl are deleted when the worker runs', async (
   }
 });
 
-test('the worker survives a Postgres restart', async () => {
+test('the worker survives a Postgres restart (and Vault secrets do too)', async () => {
+  const [{ id: secret }] = await sql`select vault.create_secret('kept-across-restarts') as id`;
+  const [enc] = await sql`select secret from vault.secrets where id = ${secret}`;
+  assert.ok(!enc.secret.includes('kept'), 'stored encrypted');
+  const key = await Deno.stat(`${cluster.dir}/vault_root.key`);
+  assert.equal(key.mode! & 0o077, 0, 'the root key file is private to the server');
   await sql.end();
   await stopCluster(cluster);
   cluster = await startCluster(cluster.dir, cluster.port, cluster.bin, { throwaway: true });
@@ -212,6 +217,8 @@ test('the worker survives a Postgres restart', async () => {
   const [{ id }] = await sql`select net.http_post(${base + '/after-restart'}) as id`;
   const r = await response(id, 15_000);
   assert.equal(r.status_code, 200);
+  const [v] = await sql`select decrypted_secret from vault.decrypted_secrets where id = ${secret}`;
+  assert.equal(v.decrypted_secret, 'kept-across-restarts');
 });
 
 test('teardown', async () => {
