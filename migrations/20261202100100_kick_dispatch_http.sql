@@ -35,6 +35,7 @@ declare
   v_payload jsonb;
   v_url text;
   v_key text;
+  v_wanted integer;
   v_done integer;
   v_posted integer := 0;
 begin
@@ -54,14 +55,18 @@ begin
 
   -- An HTTP call every minute for nothing would cost function invocations.
   if v_due > 0 then
+    v_wanted := least(v_parallel, ceil(v_due::numeric / c_rows_per_request)::integer);
     -- A kick must never make the insert that fired it fail: a missing or broken pg_net or Vault
     -- is a warning, and whatever this block queued is undone.
     begin
-      select ds.decrypted_secret into v_url from vault.decrypted_secrets ds where ds.name = 'project_url';
-      select ds.decrypted_secret into v_key from vault.decrypted_secrets ds where ds.name = 'service_key';
+      -- What earlier kicks of this transaction queued; Vault is read only when more is wanted.
+      v_done := coalesce(nullif(pg_catalog.current_setting('switchboard.dispatch_requests', true), '')::integer, 0);
+      if v_done < v_wanted then
+        select ds.decrypted_secret into v_url from vault.decrypted_secrets ds where ds.name = 'project_url';
+        select ds.decrypted_secret into v_key from vault.decrypted_secrets ds where ds.name = 'service_key';
+      end if;
       if v_url is not null and v_key is not null then
-        v_done := coalesce(nullif(pg_catalog.current_setting('switchboard.dispatch_requests', true), '')::integer, 0);
-        for i in 1 .. least(v_parallel, ceil(v_due::numeric / c_rows_per_request)::integer) - v_done loop
+        for i in 1 .. v_wanted - v_done loop
           perform net.http_post(
             url := pg_catalog.rtrim(v_url, '/') || '/functions/v1/dispatch',
             body := v_payload,

@@ -28,16 +28,16 @@ begin
 end;
 $$;
 
--- Per key id and context, an encryption and a MAC key derived from the root key.
-create function vault._derive_key(key_id bigint, context bytea, purpose text) returns bytea
+-- Per key id and context, 64 bytes from the root key: the AES-256 key, then the HMAC key.
+create function vault._derive_keys(key_id bigint, context bytea) returns bytea
 language sql
 stable
 security definer
 set search_path = ''
 as $$
   select extensions.hmac(
-    pg_catalog.convert_to(purpose || ':' || key_id::text || ':', 'UTF8') || coalesce(context, ''::bytea),
-    vault._root_key(), 'sha256')
+    pg_catalog.convert_to('vault:' || key_id::text || ':', 'UTF8') || coalesce(context, ''::bytea),
+    vault._root_key(), 'sha512')
 $$;
 
 create function vault._crypto_aead_det_encrypt(
@@ -53,11 +53,12 @@ security definer
 set search_path = ''
 as $$
 declare
-  v_mac bytea := vault._derive_key(key_id, context, 'mac');
+  v_keys bytea := vault._derive_keys(key_id, context);
+  v_mac bytea := pg_catalog.substr(v_keys, 33, 32);
   v_iv bytea := pg_catalog.substr(
     extensions.hmac(coalesce(nonce, ''::bytea) || coalesce(additional, ''::bytea), v_mac, 'sha256'),
     1, 16);
-  v_ct bytea := extensions.encrypt_iv(message, vault._derive_key(key_id, context, 'enc'), v_iv, 'aes-cbc/pad:pkcs');
+  v_ct bytea := extensions.encrypt_iv(message, pg_catalog.substr(v_keys, 1, 32), v_iv, 'aes-cbc/pad:pkcs');
 begin
   return v_ct || extensions.hmac(v_iv || v_ct || coalesce(additional, ''::bytea), v_mac, 'sha256');
 end;
@@ -76,7 +77,8 @@ security definer
 set search_path = ''
 as $$
 declare
-  v_mac bytea := vault._derive_key(key_id, context, 'mac');
+  v_keys bytea := vault._derive_keys(key_id, context);
+  v_mac bytea := pg_catalog.substr(v_keys, 33, 32);
   v_iv bytea := pg_catalog.substr(
     extensions.hmac(coalesce(nonce, ''::bytea) || coalesce(additional, ''::bytea), v_mac, 'sha256'),
     1, 16);
@@ -91,7 +93,7 @@ begin
      <> pg_catalog.substr(message, v_len - 31) then
     raise exception 'invalid ciphertext';
   end if;
-  return extensions.decrypt_iv(v_ct, vault._derive_key(key_id, context, 'enc'), v_iv, 'aes-cbc/pad:pkcs');
+  return extensions.decrypt_iv(v_ct, pg_catalog.substr(v_keys, 1, 32), v_iv, 'aes-cbc/pad:pkcs');
 end;
 $$;
 
@@ -197,7 +199,7 @@ $$;
 
 revoke all on function
   vault._root_key(),
-  vault._derive_key(bigint, bytea, text),
+  vault._derive_keys(bigint, bytea),
   vault._crypto_aead_det_encrypt(bytea, bytea, bigint, bytea, bytea),
   vault._crypto_aead_det_decrypt(bytea, bytea, bigint, bytea, bytea),
   vault._crypto_aead_det_noncegen(),
