@@ -3,7 +3,7 @@
 -- body, timeout, how many with fan-out), nothing without secrets or without due rows. Everything
 -- queued here is rolled back, so nothing is ever sent.
 begin;
-select plan(17);
+select plan(19);
 
 select tests.ob_isolate_queue();
 delete from net.http_request_queue;
@@ -65,6 +65,13 @@ select is(private.kick_dispatch('cron') ->> 'requests', '3',
 select pg_temp.new_transaction();
 update private.settings set value = 'lots' where key = 'dispatch_parallel';
 select is(private.kick_dispatch('cron') ->> 'requests', '2', 'a malformed setting means the default');
+
+-- A broken Vault (here: the view gone, rolled back below) never makes the insert fail.
+select pg_temp.new_transaction();
+alter view vault.decrypted_secrets rename to decrypted_secrets_away;
+select lives_ok(format('select tests.ob_send(%L)', :'conv'), 'with Vault broken an insert still works');
+select is((select count(*)::integer from net.http_request_queue), 0, 'and the kick queued nothing');
+alter view vault.decrypted_secrets_away rename to decrypted_secrets;
 
 -- Nothing due ----------------------------------------------------------------------------------------
 select tests.ob_isolate_queue();
