@@ -16,7 +16,9 @@
 --                      20240214120130_add_is_anonymous_column.up.sql                (later columns)
 -- Differences, on purpose: there is no supabase_admin / supabase_auth_admin split (our `postgres`
 -- is the cluster superuser and owns everything), no storage schema (Switchboard stores no files),
--- and no pg_net (not packaged for Debian; private.kick_dispatch() checks for it).
+-- and pg_net is not created here: hosted projects enable it in a migration, as ours does. pg_net
+-- and Supabase Vault are emulated (stack/extensions/, installed by stack/postgres.ts); Vault is
+-- created below because every Supabase project already has it.
 
 \set ON_ERROR_STOP 1
 
@@ -217,3 +219,7 @@ begin
 end;
 $$;
 create event trigger pgrst_drop_watch on sql_drop execute procedure extensions.pgrst_drop_watch();
+
+-- ---------------------------------------------------------------------------------------------
+-- Supabase Vault (the extension and Supabase's grants on it).
+\ir bootstrap_vault.sql

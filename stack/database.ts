@@ -19,7 +19,11 @@ async function isBootstrapped(cluster: Cluster): Promise<boolean> {
 }
 
 export async function bootstrap(cluster: Cluster): Promise<boolean> {
-  if (await isBootstrapped(cluster)) return false;
+  if (await isBootstrapped(cluster)) {
+    // Dev clusters bootstrapped before Vault was emulated get it now (idempotent).
+    await psql(cluster, { file: `${ROOT}/stack/bootstrap_vault.sql` });
+    return false;
+  }
   await psql(cluster, { file: `${ROOT}/stack/bootstrap.sql` });
   return true;
 }

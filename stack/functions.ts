@@ -1,5 +1,5 @@
 // Edge functions for the local stack: one Deno process (stack/functions_server.ts) serving
-// /functions/v1/<name> from functions/<name>/handler.ts, the dispatcher loop, and — unless a
+// /functions/v1/<name> from functions/<name>/handler.ts and — unless a
 // real TWILIO_API_URL is configured — the Twilio simulator. Development/test defaults are
 // filled in here so stack.ts passes only what it knows.
 import { ROOT } from './database.ts';

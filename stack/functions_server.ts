@@ -1,12 +1,11 @@
 // The local stack's edge runtime: ONE Deno process serving every functions/<name>/handler.ts at
 // /<name>/… (the gateway maps /functions/v1/<name> here), with verify_jwt per function from
-// supabase/config.toml checked like Supabase's edge runtime does. It also runs the dispatcher
-// where hosted Supabase would use pg_net: on every NOTIFY on channel `dispatch` and every few
-// seconds. With SIMULATOR_PORT set it hosts the Twilio simulator (development without Twilio).
+// supabase/config.toml checked like Supabase's edge runtime does. It runs nothing on its own: as on
+// Supabase, `dispatch` runs when SQL calls it over HTTP (pg_net, stack/pg_net_worker.ts). With
+// SIMULATOR_PORT set it hosts the Twilio simulator (development without Twilio).
 //
 // Environment: FUNCTIONS_PORT, SUPABASE_JWT_SECRET, SUPABASE_SERVICE_ROLE_KEY, SUPABASE_DB_URL,
-// the function environment (ARCHITECTURE.md), optional SIMULATOR_PORT, DISPATCH_INTERVAL_MS.
-import postgres from 'postgres';
+// the function environment (ARCHITECTURE.md), optional SIMULATOR_PORT.
 import { parse as parseToml } from 'smol-toml';
 import { functionsJwtCheck } from './verify_jwt.ts';
 import { SIM_ACCOUNT_SID, SIM_AUTH_TOKEN, startTwilioSimulator } from './twilio_simulator.ts';
@@ -106,59 +105,8 @@ const server = Deno.serve({
   onListen: () => console.log(`[functions] serving functions/*/handler.ts on 127.0.0.1:${port}`),
 }, serve);
 
-// The dispatcher loop: coalesced (one run at a time; a kick during a run causes one more run).
-const sql = postgres(env.SUPABASE_DB_URL, { max: 2, onnotice: () => {} });
-let running = false;
-let again = false;
-async function kick(reason: string) {
-  if (running) {
-    again = true;
-    return;
-  }
-  running = true;
-  try {
-    for (;;) {
-      again = false;
-      // Tests that drive the dispatcher themselves pause this one (private.settings); checked
-      // before every short round, so a pause takes effect within half a second.
-      const [paused] = await sql`
-        select 1 from private.settings where key = 'local_dispatcher' and value = 'paused'`
-        .catch(() => []);
-      if (paused) return;
-      const dispatch = await loadHandler('dispatch');
-      if (!dispatch) return;
-      const res = await dispatch(
-        new Request(`http://127.0.0.1:${port}/dispatch`, {
-          method: 'POST',
-          headers: {
-            authorization: `Bearer ${env.SUPABASE_SERVICE_ROLE_KEY}`,
-            'content-type': 'application/json',
-          },
-          body: '{"max_millis": 500}',
-        }),
-      );
-      const stats = await res.json().catch(() => ({}));
-      if (res.status !== 200) {
-        console.error(`[dispatch] ${reason}: ${res.status}`, stats);
-        return;
-      }
-      if (stats.claimed) console.log(`[dispatch] ${reason}:`, JSON.stringify(stats));
-      if (!stats.claimed && !again) return;
-    }
-  } catch (e) {
-    console.error(`[dispatch] ${reason} failed:`, (e as Error).message);
-  } finally {
-    running = false;
-  }
-}
-const listener = await sql.listen('dispatch', () => void kick('notify'));
-const interval = setInterval(() => void kick('tick'), Number(env.DISPATCH_INTERVAL_MS ?? 3000));
-
 async function shutdown() {
-  clearInterval(interval);
   ac.abort();
-  await listener.unlisten().catch(() => {});
-  await sql.end({ timeout: 2 }).catch(() => {});
   await simulator?.close();
   await server.finished.catch(() => {});
   Deno.exit(0);

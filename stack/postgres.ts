@@ -72,7 +72,10 @@ async function missingExtensions(): Promise<string[]> {
 export async function ensurePostgres(log: (s: string) => void = console.log): Promise<string> {
   let bin = await findBinDir();
   let missing = bin ? await missingExtensions() : APT_PACKAGES;
-  if (bin && missing.length === 0) return bin;
+  if (bin && missing.length === 0) {
+    await installEmulatedExtensions(bin);
+    return bin;
+  }
   const canApt = isRoot() && (await exists('/usr/bin/apt-get'));
   if (!canApt) {
     throw new Error(
@@ -93,7 +96,73 @@ export async function ensurePostgres(log: (s: string) => void = console.log): Pr
   bin = await findBinDir();
   missing = bin ? await missingExtensions() : APT_PACKAGES;
   if (!bin || missing.length) throw new Error(`apt-get finished but still missing: ${missing}`);
+  await installEmulatedExtensions(bin);
   return bin;
+}
+
+/** stack/extensions/: SQL-only pg_net and supabase_vault, which Debian does not package. */
+const EMULATED_EXTENSIONS = [
+  'pg_net.control',
+  'pg_net--0.20.4.sql',
+  'supabase_vault.control',
+  'supabase_vault--0.3.1.sql',
+];
+
+/**
+ * Copies the emulated extensions into `pg_config --sharedir`/extension (where `create extension`
+ * looks), rewriting only files that differ, so `create extension pg_net` in a migration works as
+ * on hosted Supabase. Needs root the first time and after each change of those files.
+ */
+export async function installEmulatedExtensions(bin: string): Promise<void> {
+  const share = (await run([`${bin}/pg_config`, '--sharedir'])).trim();
+  const dir = `${share}/extension`;
+  for (const name of EMULATED_EXTENSIONS) {
+    const want = await Deno.readTextFile(new URL(`./extensions/${name}`, import.meta.url));
+    const have = await Deno.readTextFile(`${dir}/${name}`).catch(() => null);
+    if (have === want) continue;
+    try {
+      await Deno.writeTextFile(`${dir}/${name}`, want);
+    } catch (e) {
+      throw new Error(
+        `cannot install the emulated ${name} into ${dir} (${(e as Error).message}); ` +
+          `run once as root, or: sudo cp stack/extensions/* ${dir}/`,
+      );
+    }
+  }
+}
+
+/**
+ * pg_net defines pg_net.ttl and pg_net.batch_size when its library loads (src/worker.c), which
+ * is what lets `alter system set pg_net.ttl = …` work. The emulation loads no library, so the
+ * settings are declared in postgresql.conf with pg_net's defaults (not on the command line, which
+ * would override ALTER SYSTEM). Appended once, also to clusters created before.
+ */
+async function ensurePgNetSettings(dir: string): Promise<void> {
+  const conf = `${dir}/postgresql.conf`;
+  const text = await Deno.readTextFile(conf);
+  if (text.includes('pg_net.ttl')) return;
+  await Deno.writeTextFile(
+    conf,
+    "\n# pg_net emulation (stack/pg_net_worker.ts reads these)\npg_net.ttl = '6 hours'\npg_net.batch_size = 200\n",
+    { append: true },
+  );
+}
+
+/**
+ * Vault's root key (stack/extensions/supabase_vault--0.3.1.sql reads it with pg_read_file), kept
+ * in the data directory and readable by the server only, as pgsodium keeps pgsodium_root.key
+ * outside the database. Written once per cluster; losing it makes stored secrets unreadable.
+ */
+async function ensureVaultRootKey(dir: string): Promise<void> {
+  await ensurePgNetSettings(dir);
+  const file = `${dir}/vault_root.key`;
+  if (await exists(file)) return;
+  const key = Array.from(
+    crypto.getRandomValues(new Uint8Array(32)),
+    (b) => b.toString(16).padStart(2, '0'),
+  ).join('');
+  await Deno.writeTextFile(file, key, { mode: 0o600 });
+  if (isRoot()) await run(['chown', 'postgres:postgres', file]);
 }
 
 /** Runs a PostgreSQL tool as the postgres OS user when we are root (the server refuses root). */
@@ -192,6 +261,7 @@ export async function startCluster(
         `is listening on it. Stop it first.`,
     );
   }
+  await ensureVaultRootKey(dir);
   // Also passed at start so clusters created before the setting existed get it too.
   const settings: Record<string, string> = {
     port: String(port),

@@ -1,5 +1,5 @@
-// Starts the Supabase-compatible API surface over a running cluster: PostgREST and the gateway
-// (and, as they land, auth, realtime and functions). `deno task dev` uses Supabase's ports;
+// Starts the Supabase-compatible API surface over a running cluster: PostgREST, auth, realtime,
+// functions, the gateway, and pg_net's worker (with the Vault secrets that let SQL call functions). `deno task dev` uses Supabase's ports;
 // tests use free ones.
 import { apiKeys, JWT_EXPIRY_SECONDS } from './keys.ts';
 import { type Cluster } from './postgres.ts';
@@ -13,6 +13,8 @@ import { startRealtime } from './realtime/mod.ts';
 import { startFunctions } from './functions.ts';
 import { startMailCatcher } from './mail_catcher.ts';
 import { type AuthConfig, readAuthConfig } from './auth/config.ts';
+import { startPgNetWorker } from './pg_net_worker.ts';
+import { dispatchKey, storeDispatchSecrets } from './dispatch_secrets.ts';
 
 export interface StackOptions {
   cluster: Cluster;
@@ -27,6 +29,8 @@ export interface StackOptions {
   mailPorts?: { web: number; smtp: number };
   /** Changes to supabase/config.toml's auth settings (tests that run from one address). */
   auth?: Partial<AuthConfig>;
+  /** The pg_net worker's safety-net poll (ms, default 5000); 0 = wakes only, as pg_net. */
+  pgNetPollMs?: number;
 }
 
 export interface RunningStack {
@@ -34,6 +38,10 @@ export interface RunningStack {
   env: Record<string, string>;
   children: ChildService[];
   logDir: string;
+  /** Vault secrets the stack stored for the database (private.kick_dispatch). */
+  vaultSecrets: string[];
+  /** Starts the functions server again on its port (after a test killed it). */
+  restartFunctions(): Promise<ChildService>;
   stop(): Promise<void>;
 }
 
@@ -129,15 +137,20 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     };
 
     const fnPort = freePort();
-    const functions = await startFunctions({
-      port: fnPort,
-      env: { ...functionsBase, ...opts.functionsEnv },
-      logDir,
-    });
+    const fnOpts = { port: fnPort, env: { ...functionsBase, ...opts.functionsEnv }, logDir };
+    let functions = await startFunctions(fnOpts);
     if (functions) {
       children.push(functions);
-      stoppers.push(() => functions.stop());
+      stoppers.push(() => functions!.stop());
     }
+    const restartFunctions = async () => {
+      await functions?.stop();
+      const next = await startFunctions(fnOpts);
+      if (!next) throw new Error('the functions server did not start');
+      children.splice(children.indexOf(functions!), 1, next);
+      functions = next;
+      return next;
+    };
 
     const routes: GatewayRoutes = {
       rest: proxyTo(`http://127.0.0.1:${restPort}`),
@@ -161,7 +174,22 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     );
     stoppers.push(() => server.shutdown());
 
-    return { url, env, children, logDir, stop };
+    // pg_net's worker (hosted: a Postgres background worker) and the Vault secrets it needs to
+    // reach `dispatch` through this gateway, as a Supabase project's operator stores them.
+    const pgNetLog = `${logDir}/pg_net.log`;
+    const worker = await startPgNetWorker({
+      dbUrl: opts.cluster.url(),
+      pollMs: opts.pgNetPollMs,
+      log: (l) =>
+        Deno.writeTextFileSync(pgNetLog, `${new Date().toISOString()} ${l}\n`, { append: true }),
+    });
+    stoppers.push(() => worker.stop());
+    const vaultSecrets = await storeDispatchSecrets(opts.cluster.url(), {
+      projectUrl: url,
+      serviceKey: dispatchKey(env),
+    });
+
+    return { url, env, children, logDir, vaultSecrets, restartFunctions, stop };
   } catch (e) {
     await stop();
     throw e;

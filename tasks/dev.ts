@@ -90,6 +90,9 @@ Switchboard local stack is up.
     anon         ${stack.env.SUPABASE_ANON_KEY}
     service_role ${stack.env.SUPABASE_SERVICE_ROLE_KEY}
   env file       ${ENV_FILE}
+  Vault          ${
+  stack.vaultSecrets.join(', ')
+} stored: SQL calls ${stack.url}/functions/v1/dispatch via pg_net
 ${hasDemoUser ? '\n  Demo login     demo@switchboard.local / switchboard-demo\n' : ''}
 Logs in ${stack.logDir}. Press Ctrl-C to stop.`);
 

@@ -2,7 +2,7 @@
 -- personalised), mark dormant, the dispatcher kick, the schedule itself. "Twice" is checked here in
 -- one session; two concurrent sessions are checked by tests/stack/cron_concurrency.test.ts.
 begin;
-select plan(47);
+select plan(45);
 
 -- Fixtures ------------------------------------------------------------------------------------------
 select tests.cron_tenant('cron-salon', 'cron-owner@test.local') as t \gset
@@ -173,27 +173,7 @@ select is(private.kick_dispatch('test') ->> 'reason', 'test', 'kick_dispatch rep
 select ok((private.kick_dispatch('test') ->> 'due')::integer >= 1,
   'and how many rows are due (the promoted reminder at least)');
 
--- With pg_net (hosted Supabase) the kick also POSTs to the dispatch function. A stand-in with
--- pg_net's signature records the calls (rolled back with the test).
-create schema net;
-create temporary table http_calls (url text, body jsonb, headers jsonb);
-grant all on http_calls to public;
-create function net.http_post(url text, body jsonb default '{}', params jsonb default '{}',
-  headers jsonb default '{}', timeout_milliseconds integer default 5000) returns bigint
-language sql as $$
-  insert into pg_temp.http_calls values (url, body, headers) returning 1::bigint
-$$;
-select private.kick_dispatch('no-url');
-select is((select count(*)::integer from http_calls), 0, 'without a dispatch_url setting, no HTTP call');
-insert into private.settings (key, value) values
-  ('dispatch_url', 'https://example.supabase.co/functions/v1/dispatch'), ('dispatch_token', 'secret-token');
-select private.kick_dispatch('http');
-select is(
-  (select jsonb_build_object('url', url, 'reason', body ->> 'reason', 'auth', headers ->> 'Authorization')
-   from http_calls),
-  '{"url": "https://example.supabase.co/functions/v1/dispatch", "reason": "http", "auth": "Bearer secret-token"}'::jsonb,
-  'with pg_net and the settings, one POST to the dispatch function with the bearer token');
-drop function net.http_post(text, jsonb, jsonb, jsonb, integer);
+-- What the kick sends through pg_net and Vault: 44_kick_dispatch_http.test.sql.
 
 -- Spy on the kick (the replacement is rolled back with the test): one kick per insert statement
 -- that creates due rows, none for scheduled rows.

@@ -4,6 +4,11 @@
 // other tests' rows never matter).
 import postgres from 'postgres';
 import { DEV_CREDENTIALS_KEY } from '../../stack/functions.ts';
+import {
+  dispatchKey,
+  SERVICE_KEY_SECRET,
+  storeDispatchSecrets,
+} from '../../stack/dispatch_secrets.ts';
 import { type Deps } from '../../functions/_shared/context.ts';
 import { parseEnv } from '../../functions/_shared/env.ts';
 import { signForm } from '../../functions/_shared/twilio.ts';
@@ -158,14 +163,26 @@ export async function message(id: string) {
   return m;
 }
 
-/** Keeps the stack's own dispatcher (functions server) away from rows these tests dispatch. */
-export async function pauseLocalDispatcher(paused: boolean) {
-  if (paused) {
-    await sql()`insert into private.settings (key, value) values ('local_dispatcher', 'paused')
-                on conflict (key) do update set value = 'paused'`;
-  } else {
-    await sql()`delete from private.settings where key = 'local_dispatcher'`;
+/**
+ * Keeps SQL from calling the stack's `dispatch` (pg_net) while these tests dispatch rows with their
+ * own fakes: the Vault secret service_key is removed, so private.kick_dispatch() calls nothing, as
+ * on a project without it; resuming stores it again as the stack does. Pausing waits for requests
+ * already queued: pg_net's worker removes a queued row only once its response is recorded.
+ */
+export async function pauseDispatchKicks(paused: boolean) {
+  if (!paused) {
+    await storeDispatchSecrets(stackEnv.dbUrl, {
+      projectUrl: stackEnv.url,
+      serviceKey: dispatchKey({ SUPABASE_SERVICE_ROLE_KEY: stackEnv.serviceKey }),
+    });
+    return;
   }
+  await sql()`delete from vault.secrets where name = ${SERVICE_KEY_SECRET}`;
+  await until(
+    async () => (await sql()`select 1 from net.http_request_queue limit 1`).length === 0,
+    30_000,
+    'pg_net to finish the requests queued before the pause',
+  );
 }
 
 /** Polls `fn` until it returns a truthy value or the deadline passes. */

@@ -17,6 +17,7 @@ import {
   deps,
   makeTenant,
   member,
+  pauseDispatchKicks,
   phone,
   sid,
   sql,
@@ -48,8 +49,6 @@ const inbound = inboundHandler(d);
 const dispatcher = createDispatcher(d, { emailSender });
 const fakes = { anthropic, gemini };
 type Provider = keyof typeof fakes;
-
-let wasPaused = false;
 
 /** Runs the dispatcher until nothing is due (auto-replies are due at once: debounce 0 here). */
 async function drain() {
@@ -107,10 +106,7 @@ async function aiCalls(tenantId: string) {
 }
 
 test('setup: own the dispatcher, no debounce', async () => {
-  const [p] = await sql()`select value from private.settings where key = 'local_dispatcher'`;
-  wasPaused = p?.value === 'paused';
-  await sql()`insert into private.settings (key, value) values ('local_dispatcher', 'paused')
-              on conflict (key) do update set value = 'paused'`;
+  await pauseDispatchKicks(true);
   await sql()`insert into private.settings (key, value) values ('auto_reply_debounce_ms', '0')
               on conflict (key) do update set value = '0'`;
   await drain(); // whatever other suites left due
@@ -513,6 +509,6 @@ test('SMS replies are at most 2 segments', async () => {
 
 test('teardown', async () => {
   await sql()`delete from private.settings where key = 'auto_reply_debounce_ms'`;
-  if (!wasPaused) await sql()`delete from private.settings where key = 'local_dispatcher'`;
+  await pauseDispatchKicks(false);
   await Promise.all([twilio.close(), anthropic.close(), gemini.close()]);
 });

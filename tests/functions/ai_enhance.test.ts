@@ -6,7 +6,17 @@ import { createDispatcher } from '../../functions/dispatch/handler.ts';
 import { type FakeAi, type FakeAiReply, startFakeAnthropic } from '../fakes/anthropic.ts';
 import { startFakeGemini } from '../fakes/gemini.ts';
 import { startFakeTwilio } from '../fakes/twilio.ts';
-import { addNumber, deps, makeContact, makeTenant, queue, sql, test, uniq } from './_env.ts';
+import {
+  addNumber,
+  deps,
+  makeContact,
+  makeTenant,
+  pauseDispatchKicks,
+  queue,
+  sql,
+  test,
+  uniq,
+} from './_env.ts';
 
 const twilio = startFakeTwilio();
 const anthropic = startFakeAnthropic();
@@ -22,7 +32,6 @@ const dispatcher = createDispatcher(deps({
 }));
 
 const PLAIN = 'Hi Robin, your order A-1001 has shipped! Reply STOP to opt out.';
-let wasPaused = false;
 
 /** A tenant with an ai_enhance shipment template and one message of it queued to a contact. */
 async function scenario(provider: 'anthropic' | 'gemini', aiEnhance = true) {
@@ -61,10 +70,7 @@ async function run(
 }
 
 test('setup: own the dispatcher', async () => {
-  const [p] = await sql()`select value from private.settings where key = 'local_dispatcher'`;
-  wasPaused = p?.value === 'paused';
-  await sql()`insert into private.settings (key, value) values ('local_dispatcher', 'paused')
-              on conflict (key) do update set value = 'paused'`;
+  await pauseDispatchKicks(true);
   await dispatcher.drain(15_000);
 });
 
@@ -143,6 +149,6 @@ test('a template without ai_enhance never calls the AI', async () => {
 });
 
 test('teardown', async () => {
-  if (!wasPaused) await sql()`delete from private.settings where key = 'local_dispatcher'`;
+  await pauseDispatchKicks(false);
   await Promise.all([twilio.close(), anthropic.close(), gemini.close()]);
 });

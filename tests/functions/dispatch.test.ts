@@ -19,7 +19,7 @@ import {
   makeContact,
   makeTenant,
   message,
-  pauseLocalDispatcher,
+  pauseDispatchKicks,
   PUBLIC_URL,
   queue,
   sid,
@@ -55,7 +55,7 @@ async function expireLease(id: string) {
 }
 
 test('setup: pause the stack dispatcher so these tests own their rows', async () => {
-  await pauseLocalDispatcher(true);
+  await pauseDispatchKicks(true);
 });
 
 test('an SMS goes out in Twilio wire format and is recorded as sent', async () => {
@@ -549,5 +549,5 @@ test('email through a real SMTP server (smtp-server) with In-Reply-To', async ()
 });
 
 test('teardown: resume the stack dispatcher', async () => {
-  await pauseLocalDispatcher(false);
+  await pauseDispatchKicks(false);
 });

@@ -10,7 +10,7 @@ import {
   makeContact,
   makeTenant,
   message,
-  pauseLocalDispatcher,
+  pauseDispatchKicks,
   phone,
   queue,
   sid,
@@ -160,8 +160,8 @@ test('dispatch with the service role key answers its stats', async () => {
   assert.equal((await bad.json()).error.code, 'invalid_body');
 });
 
-test('queued -> sent -> delivered on its own: NOTIFY wakes the dispatcher, simulator calls back', async () => {
-  await pauseLocalDispatcher(false);
+test('queued -> sent -> delivered on its own: pg_net calls dispatch through the gateway, simulator calls back', async () => {
+  await pauseDispatchKicks(false);
   const t = await makeTenant();
   await addNumber(t.id);
   const c = await makeContact(t.id);

@@ -1,6 +1,6 @@
 // The cron jobs run concurrently from two real sessions (what pgTAP, inside one transaction, cannot
-// show): no duplicate re-engagement messages, no row promoted or marked twice, and the
-// dispatcher's NOTIFY arrives on a listening connection. pg_cron itself may run the same jobs in
+// show): no duplicate re-engagement messages, no row promoted or marked twice (the kick's HTTP
+// call is tested in pg_net.test.ts and outbox_http.test.ts). pg_cron itself may run the same jobs in
 // the middle of this test, which is exactly the situation under test, so the assertions count
 // rows per conversation rather than trusting one call's return value.
 import assert from 'node:assert/strict';
@@ -134,25 +134,5 @@ Deno.test('promote_scheduled and mark_dormant from two sessions at once', async 
     await admin`delete from public.tenants where id = ${tenant}`;
   } finally {
     await Promise.all([a.end(), b.end(), admin.end()]);
-  }
-});
-
-Deno.test('kick_dispatch notifies listeners on channel dispatch', async () => {
-  const [listener, kicker] = [connect(), connect()];
-  try {
-    const reason = `stack-test-${run}`;
-    const seen: Record<string, unknown>[] = [];
-    await listener.listen('dispatch', (payload) => seen.push(JSON.parse(payload)));
-    await kicker`select private.kick_dispatch(${reason})`;
-    const deadline = Date.now() + 5000;
-    while (!seen.some((p) => p.reason === reason) && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    const mine = seen.find((p) => p.reason === reason);
-    assert.ok(mine, 'the notification arrived');
-    assert.equal(typeof mine.due, 'number');
-    assert.ok(typeof mine.at === 'string');
-  } finally {
-    await Promise.all([listener.end(), kicker.end()]);
   }
 });

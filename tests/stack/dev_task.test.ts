@@ -80,6 +80,7 @@ Deno.test({
       const written = await Deno.readTextFile(`${state}/dev.env`);
       assert.match(written, /^SUPABASE_PUBLISHABLE_KEY=sb_publishable_/m);
       assert.match(written, /^SUPABASE_SECRET_KEY=sb_secret_/m);
+      assert.match(dev.output(), /Vault\s+project_url, service_key stored/);
 
       const sql = postgres(`postgresql://postgres:postgres@127.0.0.1:${dbPort}/postgres`, {
         max: 1,
