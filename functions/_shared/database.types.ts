@@ -803,6 +803,36 @@ export type Database = {
           },
         ];
       };
+      'tenant_email_domains': {
+        Row: {
+          'created_at': string;
+          'domain': string;
+          'tenant_id': string;
+          'verified_at': string | null;
+        };
+        ComputedFields: never;
+        Insert: {
+          'created_at'?: string;
+          'domain': string;
+          'tenant_id': string;
+          'verified_at'?: string | null;
+        };
+        Update: {
+          'created_at'?: string;
+          'domain'?: string;
+          'tenant_id'?: string;
+          'verified_at'?: string | null;
+        };
+        Relationships: [
+          {
+            foreignKeyName: 'tenant_email_domains_tenant_id_fkey';
+            columns: ['tenant_id'];
+            isOneToOne: false;
+            referencedRelation: 'tenants';
+            referencedColumns: ['id'];
+          },
+        ];
+      };
       'tenant_members': {
         Row: {
           'created_at': string;
@@ -836,6 +866,8 @@ export type Database = {
       'tenants': {
         Row: {
           'ai_pause_minutes': number;
+          'allowed_country_codes': (string)[];
+          'allowed_number_types': (string)[];
           'auto_reply_cap_per_hour': number;
           'auto_reply_enabled': boolean;
           'auto_reply_hours': string;
@@ -852,6 +884,7 @@ export type Database = {
           'id': string;
           'messaging_service_sid': string | null;
           'name': string;
+          'platform_provisioned': boolean;
           'quiet_hours_end': string;
           'quiet_hours_start': string;
           'send_rate_per_minute': number;
@@ -863,6 +896,8 @@ export type Database = {
         ComputedFields: never;
         Insert: {
           'ai_pause_minutes'?: number;
+          'allowed_country_codes'?: (string)[];
+          'allowed_number_types'?: (string)[];
           'auto_reply_cap_per_hour'?: number;
           'auto_reply_enabled'?: boolean;
           'auto_reply_hours'?: string;
@@ -879,6 +914,7 @@ export type Database = {
           'id'?: string;
           'messaging_service_sid'?: string | null;
           'name': string;
+          'platform_provisioned'?: boolean;
           'quiet_hours_end'?: string;
           'quiet_hours_start'?: string;
           'send_rate_per_minute'?: number;
@@ -889,6 +925,8 @@ export type Database = {
         };
         Update: {
           'ai_pause_minutes'?: number;
+          'allowed_country_codes'?: (string)[];
+          'allowed_number_types'?: (string)[];
           'auto_reply_cap_per_hour'?: number;
           'auto_reply_enabled'?: boolean;
           'auto_reply_hours'?: string;
@@ -905,6 +943,7 @@ export type Database = {
           'id'?: string;
           'messaging_service_sid'?: string | null;
           'name'?: string;
+          'platform_provisioned'?: boolean;
           'quiet_hours_end'?: string;
           'quiet_hours_start'?: string;
           'send_rate_per_minute'?: number;
@@ -934,6 +973,13 @@ export type Database = {
           isOneToOne: true;
           isSetofReturn: false;
         };
+      };
+      'ai_models': {
+        Args: Record<PropertyKey, never>;
+        Returns: {
+          'model': string;
+          'provider': string;
+        }[];
       };
       'analytics': { Args: { 'p_days': number; 'p_tenant_id': string }; Returns: Json };
       'bulk_send': {
@@ -968,6 +1014,8 @@ export type Database = {
         Args: { 'p_name': string; 'p_slug'?: string };
         Returns: {
           'ai_pause_minutes': number;
+          'allowed_country_codes': (string)[];
+          'allowed_number_types': (string)[];
           'auto_reply_cap_per_hour': number;
           'auto_reply_enabled': boolean;
           'auto_reply_hours': string;
@@ -984,6 +1032,7 @@ export type Database = {
           'id': string;
           'messaging_service_sid': string | null;
           'name': string;
+          'platform_provisioned': boolean;
           'quiet_hours_end': string;
           'quiet_hours_start': string;
           'send_rate_per_minute': number;
@@ -1027,6 +1076,7 @@ export type Database = {
       };
       'remove_member': { Args: { 'p_tenant_id': string; 'p_user_id': string }; Returns: undefined };
       'render_template': { Args: { 'p_body': string; 'p_variables': Json }; Returns: string };
+      'sending_mode': { Args: { 'p_tenant_id': string }; Returns: Json };
     };
     Enums: {
       [_ in never]: never;
