@@ -11,6 +11,8 @@ export interface CredentialStatus {
   auth_token?: string | null;
   verified_at?: string | null;
   platform_account?: boolean;
+  /** own_account | platform | test: whether SMS/WhatsApp really go out. */
+  sending_mode?: string;
   email_inbound_url?: string;
 }
 type SyncReport = Record<string, Record<string, number>>;
