@@ -4,7 +4,7 @@
 -- untrusted form senders (20261202300300, 20261202300500), account-scoped status callbacks
 -- (20261202300400) and the AI model allow-list (20261202300600).
 begin;
-select plan(45);
+select plan(57);
 
 insert into private.settings (key, value) values ('platform_email_address', 'no-reply@switchboard.test')
 on conflict (key) do update set value = excluded.value;
@@ -152,6 +152,38 @@ select is((public.record_inbound('form', 'victim@example.com', null, 'HELP', 'fo
   p_tenant_id => tests.rls_id('sec.ia'))) ->> 'reply_message_id', null, 'form: HELP mails nobody');
 select is((select name from public.contacts where id = tests.rls_id('sec.fc')), '',
   'form: a typed name does not rename an existing contact');
+
+-- tenant_email_domains under RLS, per actor ----------------------------------------------------------
+select tests.create_user('sec-agent@test.local');
+insert into public.tenant_members (tenant_id, user_id, role)
+values (tests.rls_id('sec.t1'), tests.user_id('sec-agent@test.local'), 'agent');
+select tests.authenticate_as('sec-agent@test.local');
+select is((select count(*)::integer from public.tenant_email_domains where tenant_id = tests.rls_id('sec.t1')), 1,
+  'agent: reads the business''s email domains');
+select throws_ok($$insert into public.tenant_email_domains (tenant_id, domain) values (tests.rls_id('sec.t1'), 'agent.example')$$,
+  '42501', null, 'agent: cannot ask for a domain');
+with d as (delete from public.tenant_email_domains where tenant_id = tests.rls_id('sec.t1') returning 1)
+select is(count(*)::integer, 0, 'agent: cannot remove a domain') from d;
+select tests.authenticate_as('sec-2@test.local');
+select tests.rls_put('sec.t2', (public.create_tenant('Sec Other', 'sec-other')).id);
+select is((select count(*)::integer from public.tenant_email_domains where tenant_id = tests.rls_id('sec.t1')), 0,
+  'another business: sees none of them');
+select throws_ok($$insert into public.tenant_email_domains (tenant_id, domain) values (tests.rls_id('sec.t1'), 'planted.example')$$,
+  '42501', null, 'another business: cannot add one to it');
+with d as (delete from public.tenant_email_domains where tenant_id = tests.rls_id('sec.t1') returning 1)
+select is(count(*)::integer, 0, 'another business: cannot remove one') from d;
+select throws_ok($$select public.sending_mode(tests.rls_id('sec.t1'))$$, '42501', null,
+  'another business: cannot read its sending mode');
+select tests.authenticate_as_anon();
+select throws_ok($$select * from public.tenant_email_domains$$, '42501', null, 'anon: cannot read email domains');
+select throws_ok($$select public.sending_mode(tests.rls_id('sec.t1'))$$, '42501', null, 'anon: no sending mode');
+select tests.authenticate_as('sec-1@test.local');
+with d as (delete from public.tenant_email_domains where tenant_id = tests.rls_id('sec.t1') returning 1)
+select is(count(*)::integer, 1, 'owner: can remove a domain') from d;
+select throws_ok($$select * from private.number_prefixes$$, '42501', null, 'owner: the prefix list is not exposed');
+select is((select count(*)::integer from public.ai_models() where provider = 'anthropic') > 0, true,
+  'owner: lists the allowed AI models');
+select tests.clear_authentication();
 
 select * from finish();
 rollback;
