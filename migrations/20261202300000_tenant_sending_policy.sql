@@ -7,7 +7,8 @@
 -- * the platform's account (TWILIO_ACCOUNT_SID in the function env) speaks only for businesses an
 --   operator provisioned (tenants.platform_provisioned, service role only);
 -- * send_rate_per_minute and messaging_service_sid are no longer owner-writable (an owner set the
---   rate to 100,000): operators set them, twilio-sync fills what comes from the tenant's account;
+--   rate to 100,000): only the service role sets them (an operator; twilio-sync does not import
+--   messaging services yet, so a business's own Messaging Service SID is set on its behalf);
 -- * destinations must be in the business's allowed country calling codes, and premium-rate
 --   prefixes are never sent to (satellite and international-network numbers only when allowed).
 -- The rule lives in private.message_block_reason, which both the enqueue trigger and
