@@ -386,6 +386,14 @@ Deno.test({
     await page.getByRole('link', { name: 'Channels', exact: true }).click();
     await page.getByTestId('test-mode').filter({ hasText: 'Test mode' }).waitFor();
     assert.equal(await page.getByRole('button', { name: /Sync numbers/ }).isDisabled(), true);
+    // A sender domain can be asked for; it waits for the operator, and the address is refused.
+    await page.getByLabel('Sender domain').fill('fresh-e2e.example');
+    await page.getByRole('button', { name: 'Add domain' }).click();
+    await page.getByTestId('domain-status').filter({ hasText: 'waiting for verification' })
+      .waitFor();
+    await page.locator('input[name=email_from]').fill('hello@fresh-e2e.example');
+    await page.getByRole('button', { name: 'Save email settings' }).click();
+    await page.getByText(/Not saved: .*domain_not_verified|Not saved: .*not allowed/).waitFor();
     await page.getByRole('link', { name: /Inbox/ }).click();
     await page.getByRole('button', { name: /Tess E2E/ }).first().click();
     await page.getByRole('form', { name: 'Reply' }).getByTestId('test-mode').waitFor();

@@ -154,6 +154,38 @@ export default function ChannelsPage() {
         }}
       >
         <h2>Email</h2>
+        <ul class='list' aria-label='Email domains'>
+          {m.domains.value.map((d) => (
+            <li key={d.domain}>
+              <span>
+                <strong>{d.domain}</strong>{' '}
+                <span class='muted' data-testid='domain-status'>
+                  {d.verified_at
+                    ? `verified ${dateTime(d.verified_at)}`
+                    : 'waiting for verification by the operator (DNS records at the email provider)'}
+                </span>
+              </span>
+            </li>
+          ))}
+        </ul>
+        <fieldset disabled={!owner} class='row wrap'>
+          <label>
+            Add a sender domain
+            <input name='domain' placeholder='example.com' aria-label='Sender domain' />
+          </label>
+          <button
+            type='button'
+            class='secondary'
+            onClick={(e) => {
+              const input = e.currentTarget.form?.elements.namedItem('domain') as
+                | HTMLInputElement
+                | null;
+              if (input?.value.trim()) void m.addDomain(input.value).then(() => (input.value = ''));
+            }}
+          >
+            Add domain
+          </button>
+        </fieldset>
         <fieldset disabled={!owner}>
           <label>
             Send email from: an address at a domain verified for your business, or "
