@@ -13,6 +13,13 @@
 --   demo@switchboard.local   owner of Bloom Salon (about 50 contacts, SMS, WhatsApp and email)
 --   agent@switchboard.local  agent of Bloom Salon
 --   other@switchboard.local  owner of Harbor Books, a second tenant that shows isolation
+--
+-- Sending (migrations/20261202300000_tenant_sending_policy.sql): Bloom Salon is provisioned by the
+-- operator, so it sends through the platform's Twilio account, which `task dev` points at its
+-- simulator (nothing real leaves the machine), and its email domain is verified. Harbor Books is a
+-- self-serve business that has not connected its own Twilio account: it is in test mode (its
+-- history was made before; new SMS/WhatsApp are failed with the test-mode reason), which is what
+-- a fresh sign-up sees too.
 
 -- Users, as GoTrue stores them (confirmed email, an email identity, empty token strings: GoTrue
 -- reads those columns as non-null strings).
@@ -38,6 +45,9 @@ from auth.users u
 where u.email in ('demo@switchboard.local', 'agent@switchboard.local', 'other@switchboard.local');
 
 -- Tenants, members, numbers ---------------------------------------------------------------------
+insert into private.settings (key, value) values ('platform_email_address', 'no-reply@switchboard.local')
+on conflict (key) do nothing;
+
 insert into public.tenants (id, name, slug, timezone, services, help_text, email_from, created_at)
 values
   ('5e1d0000-0000-4000-8000-0000000000a1', 'Bloom Salon', 'bloom-salon', 'America/New_York',
@@ -46,6 +56,13 @@ values
     'hello@bloomsalon.example', now() - interval '60 days'),
   ('5e1d0000-0000-4000-8000-0000000000b1', 'Harbor Books', 'harbor-books', 'Europe/London',
     'New and used books, special orders', default, null, now() - interval '45 days');
+
+update public.tenants set platform_provisioned = true, allowed_country_codes = '{1}'
+where id = '5e1d0000-0000-4000-8000-0000000000a1';
+update public.tenants set allowed_country_codes = '{44,1}'
+where id = '5e1d0000-0000-4000-8000-0000000000b1';
+insert into public.tenant_email_domains (tenant_id, domain, verified_at) values
+  ('5e1d0000-0000-4000-8000-0000000000a1', 'bloomsalon.example', now() - interval '60 days');
 
 insert into public.tenant_members (tenant_id, user_id, role) values
   ('5e1d0000-0000-4000-8000-0000000000a1', '5e1d0000-0000-4000-8000-000000000001', 'owner'),
@@ -351,3 +368,8 @@ begin
     and m.provider_sid like 'SMseed%' and m.sent_at = now();
 end;
 $$;
+
+-- Harbor Books' history above was sent before; from now on it is a self-serve business without
+-- its own Twilio account: test mode.
+update public.tenants set platform_provisioned = false
+where id = '5e1d0000-0000-4000-8000-0000000000b1';

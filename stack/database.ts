@@ -88,4 +88,6 @@ export interface AdvisorLint {
   categories: string[];
   detail: string;
   cache_key: string;
+  /** The object a lint is about (`schema`, `name`, `type`), as the CLI reports it. */
+  metadata?: { schema?: string; name?: string; type?: string };
 }

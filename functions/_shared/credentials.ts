@@ -1,5 +1,7 @@
 // Which Twilio account speaks for a tenant: its own (sealed in private.tenant_credentials) or,
-// for single-business installs, the platform's TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN.
+// only for a business an operator provisioned (tenants.platform_provisioned, service role only),
+// the platform's TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN. A self-serve business without its own
+// account gets none: SQL keeps it in test mode (private.tenant_sending_mode).
 import { open } from './crypto.ts';
 import type { Sql } from './db.ts';
 import type { Env } from './env.ts';
@@ -32,8 +34,8 @@ export async function unseal(env: Env, row: SealedRow): Promise<TwilioCreds> {
   return { accountSid: row.account_sid, authToken };
 }
 
-/** The tenant's own credentials, else the platform's, else null. */
-export async function tenantCreds(
+/** The tenant's own verified credentials, or null. */
+export async function ownCreds(
   sql: Sql,
   env: Env,
   tenantId: string,
@@ -41,7 +43,23 @@ export async function tenantCreds(
   const [row] = await sql<SealedRow[]>`
     select tenant_id, account_sid, auth_token_ciphertext, key_version
       from private.tenant_credentials where tenant_id = ${tenantId}`;
-  return row ? await unseal(env, row) : platformCreds(env);
+  return row ? await unseal(env, row) : null;
+}
+
+/**
+ * The tenant's own credentials; else the platform's when SQL says the tenant sends through the
+ * platform account (provisioned, no account of its own); else null.
+ */
+export async function tenantCreds(
+  sql: Sql,
+  env: Env,
+  tenantId: string,
+): Promise<TwilioCreds | null> {
+  const own = await ownCreds(sql, env, tenantId);
+  if (own) return own;
+  const [m] = await sql<{ mode: string }[]>`
+    select private.tenant_sending_mode(${tenantId}::uuid) as mode`;
+  return m?.mode === 'platform' ? platformCreds(env) : null;
 }
 
 /** Every auth token that may have signed a callback from `accountSid`. */

@@ -803,50 +803,29 @@ export type Database = {
           },
         ];
       };
-      'tenant_invitations': {
+      'tenant_email_domains': {
         Row: {
-          'accepted_at': string | null;
-          'accepted_by': string | null;
           'created_at': string;
-          'email': string;
-          'expires_at': string;
-          'id': string;
-          'invited_by': string | null;
-          'revoked_at': string | null;
-          'role': string;
-          'sent_at': string;
+          'domain': string;
           'tenant_id': string;
+          'verified_at': string | null;
         };
         ComputedFields: never;
         Insert: {
-          'accepted_at'?: string | null;
-          'accepted_by'?: string | null;
           'created_at'?: string;
-          'email': string;
-          'expires_at'?: string;
-          'id'?: string;
-          'invited_by'?: string | null;
-          'revoked_at'?: string | null;
-          'role': string;
-          'sent_at'?: string;
+          'domain': string;
           'tenant_id': string;
+          'verified_at'?: string | null;
         };
         Update: {
-          'accepted_at'?: string | null;
-          'accepted_by'?: string | null;
           'created_at'?: string;
-          'email'?: string;
-          'expires_at'?: string;
-          'id'?: string;
-          'invited_by'?: string | null;
-          'revoked_at'?: string | null;
-          'role'?: string;
-          'sent_at'?: string;
+          'domain'?: string;
           'tenant_id'?: string;
+          'verified_at'?: string | null;
         };
         Relationships: [
           {
-            foreignKeyName: 'tenant_invitations_tenant_id_fkey';
+            foreignKeyName: 'tenant_email_domains_tenant_id_fkey';
             columns: ['tenant_id'];
             isOneToOne: false;
             referencedRelation: 'tenants';
@@ -887,6 +866,8 @@ export type Database = {
       'tenants': {
         Row: {
           'ai_pause_minutes': number;
+          'allowed_country_codes': (string)[];
+          'allowed_number_types': (string)[];
           'auto_reply_cap_per_hour': number;
           'auto_reply_enabled': boolean;
           'auto_reply_hours': string;
@@ -903,6 +884,7 @@ export type Database = {
           'id': string;
           'messaging_service_sid': string | null;
           'name': string;
+          'platform_provisioned': boolean;
           'quiet_hours_end': string;
           'quiet_hours_start': string;
           'send_rate_per_minute': number;
@@ -914,6 +896,8 @@ export type Database = {
         ComputedFields: never;
         Insert: {
           'ai_pause_minutes'?: number;
+          'allowed_country_codes'?: (string)[];
+          'allowed_number_types'?: (string)[];
           'auto_reply_cap_per_hour'?: number;
           'auto_reply_enabled'?: boolean;
           'auto_reply_hours'?: string;
@@ -930,6 +914,7 @@ export type Database = {
           'id'?: string;
           'messaging_service_sid'?: string | null;
           'name': string;
+          'platform_provisioned'?: boolean;
           'quiet_hours_end'?: string;
           'quiet_hours_start'?: string;
           'send_rate_per_minute'?: number;
@@ -940,6 +925,8 @@ export type Database = {
         };
         Update: {
           'ai_pause_minutes'?: number;
+          'allowed_country_codes'?: (string)[];
+          'allowed_number_types'?: (string)[];
           'auto_reply_cap_per_hour'?: number;
           'auto_reply_enabled'?: boolean;
           'auto_reply_hours'?: string;
@@ -956,6 +943,7 @@ export type Database = {
           'id'?: string;
           'messaging_service_sid'?: string | null;
           'name'?: string;
+          'platform_provisioned'?: boolean;
           'quiet_hours_end'?: string;
           'quiet_hours_start'?: string;
           'send_rate_per_minute'?: number;
@@ -971,8 +959,8 @@ export type Database = {
       [_ in never]: never;
     };
     Functions: {
-      'accept_invitation': {
-        Args: { 'p_invitation_id': string };
+      'add_member': {
+        Args: { 'p_email': string; 'p_role': string; 'p_tenant_id': string };
         Returns: {
           'created_at': string;
           'role': string;
@@ -985,6 +973,13 @@ export type Database = {
           isOneToOne: true;
           isSetofReturn: false;
         };
+      };
+      'ai_models': {
+        Args: Record<PropertyKey, never>;
+        Returns: {
+          'model': string;
+          'provider': string;
+        }[];
       };
       'analytics': { Args: { 'p_days': number; 'p_tenant_id': string }; Returns: Json };
       'bulk_send': {
@@ -1019,6 +1014,8 @@ export type Database = {
         Args: { 'p_name': string; 'p_slug'?: string };
         Returns: {
           'ai_pause_minutes': number;
+          'allowed_country_codes': (string)[];
+          'allowed_number_types': (string)[];
           'auto_reply_cap_per_hour': number;
           'auto_reply_enabled': boolean;
           'auto_reply_hours': string;
@@ -1035,6 +1032,7 @@ export type Database = {
           'id': string;
           'messaging_service_sid': string | null;
           'name': string;
+          'platform_provisioned': boolean;
           'quiet_hours_end': string;
           'quiet_hours_start': string;
           'send_rate_per_minute': number;
@@ -1050,28 +1048,6 @@ export type Database = {
           isSetofReturn: false;
         };
       };
-      'invite_member': {
-        Args: { 'p_email': string; 'p_role': string; 'p_tenant_id': string };
-        Returns: {
-          'accepted_at': string | null;
-          'accepted_by': string | null;
-          'created_at': string;
-          'email': string;
-          'expires_at': string;
-          'id': string;
-          'invited_by': string | null;
-          'revoked_at': string | null;
-          'role': string;
-          'sent_at': string;
-          'tenant_id': string;
-        };
-        SetofOptions: {
-          from: '*';
-          to: 'tenant_invitations';
-          isOneToOne: true;
-          isSetofReturn: false;
-        };
-      };
       'list_members': {
         Args: { 'p_tenant_id': string };
         Returns: {
@@ -1079,16 +1055,6 @@ export type Database = {
           'email': string;
           'role': string;
           'user_id': string;
-        }[];
-      };
-      'my_invitations': {
-        Args: Record<PropertyKey, never>;
-        Returns: {
-          'expires_at': string;
-          'id': string;
-          'role': string;
-          'tenant_id': string;
-          'tenant_name': string;
         }[];
       };
       'record_inbound': {
@@ -1110,28 +1076,7 @@ export type Database = {
       };
       'remove_member': { Args: { 'p_tenant_id': string; 'p_user_id': string }; Returns: undefined };
       'render_template': { Args: { 'p_body': string; 'p_variables': Json }; Returns: string };
-      'revoke_invitation': {
-        Args: { 'p_invitation_id': string };
-        Returns: {
-          'accepted_at': string | null;
-          'accepted_by': string | null;
-          'created_at': string;
-          'email': string;
-          'expires_at': string;
-          'id': string;
-          'invited_by': string | null;
-          'revoked_at': string | null;
-          'role': string;
-          'sent_at': string;
-          'tenant_id': string;
-        };
-        SetofOptions: {
-          from: '*';
-          to: 'tenant_invitations';
-          isOneToOne: true;
-          isSetofReturn: false;
-        };
-      };
+      'sending_mode': { Args: { 'p_tenant_id': string }; Returns: Json };
     };
     Enums: {
       [_ in never]: never;

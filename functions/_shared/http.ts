@@ -25,6 +25,14 @@ export const CORS = {
   'access-control-allow-methods': 'POST, GET, DELETE, OPTIONS',
 };
 
+/**
+ * A path fit for logs: long hex or base64url runs (the email-inbound secret, tokens) become
+ * `[redacted]`, so a 500 never writes a secret URL into the log.
+ */
+export function redactPath(pathname: string): string {
+  return pathname.replace(/[0-9A-Za-z_-]{32,}/g, '[redacted]');
+}
+
 /** Wraps a handler: HttpError and zod errors become JSON errors, anything else a logged 500. */
 export function wrap(fn: (req: Request) => Promise<Response>): (req: Request) => Promise<Response> {
   return async (req) => {
@@ -36,7 +44,7 @@ export function wrap(fn: (req: Request) => Promise<Response>): (req: Request) =>
         const msg = e.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
         return errorResponse(400, 'invalid_body', msg);
       }
-      console.error(`[${new URL(req.url).pathname}]`, e);
+      console.error(`[${redactPath(new URL(req.url).pathname)}]`, e);
       return errorResponse(500, 'internal_error', 'internal error');
     }
   };

@@ -2,7 +2,9 @@
 // a honeypot field (`website`, invisible to people; bots fill it) is accepted silently and
 // dropped, and submissions are rate limited per client address and per tenant in SQL. A valid
 // submission creates or finds the contact and starts an email conversation whose first message
-// is kind 'form', so the owner answers from the inbox by email.
+// is kind 'form', so the owner answers from the inbox by email. Everything typed is unverified:
+// the phone stays in the message text (never written onto a contact, where it would receive that
+// customer's replies and reminders), and SQL never acts on a form's keywords or auto-replies to it.
 import { z } from 'zod';
 import { type Deps, lazyHandler } from '../_shared/context.ts';
 import { CORS, errorResponse, HttpError, json, wrap } from '../_shared/http.ts';
@@ -63,7 +65,11 @@ export function createHandler(deps: Deps) {
         error: { code: limit.r, message: 'too many messages, try again later' },
       }, { ...CORS, 'retry-after': '600' });
     }
-    const body = f.reference ? `${f.message}\n\nReference: ${f.reference}` : f.message;
+    const extra = [
+      f.reference ? `Reference: ${f.reference}` : '',
+      f.phone ? `Phone (as typed in the form, not verified): ${f.phone}` : '',
+    ].filter(Boolean);
+    const body = extra.length ? `${f.message}\n\n${extra.join('\n')}` : f.message;
     try {
       const [r] = await sql<
         { r: { contact_id: string; conversation_id: string; message_id: string } }[]
@@ -73,11 +79,6 @@ export function createHandler(deps: Deps) {
           p_body => ${body}, p_provider_sid => ${`form:${crypto.randomUUID()}`},
           p_subject => ${f.subject}, p_tenant_id => ${tenant.id}::uuid,
           p_contact_name => ${f.name}) as r`;
-      if (f.phone) {
-        // Best effort: a phone the database cannot normalise is dropped, the message is kept.
-        await sql`update public.contacts set phone = ${f.phone}
-                   where id = ${r.r.contact_id}::uuid and phone is null`.catch(() => {});
-      }
       return json(201, { ok: true, conversation_id: r.r.conversation_id }, CORS);
     } catch (e) {
       const err = e as { code?: string; message: string };

@@ -45,8 +45,12 @@ export function createHandler(deps: Deps) {
   const { sql } = deps;
   return wrap(async (req) => {
     if (req.method !== 'POST') throw new HttpError(405, 'method_not_allowed', 'POST only');
-    const secret = subPath(req, 'email-inbound').replace(/^\/+|\/+$/g, '') ||
-      new URL(req.url).searchParams.get('secret') || '';
+    // The secret is the path only: a query-string form would end up in more logs (proxies,
+    // analytics) and is refused like a wrong secret.
+    if (new URL(req.url).searchParams.has('secret')) {
+      return errorResponse(404, 'unknown_inbox', 'no such inbox');
+    }
+    const secret = subPath(req, 'email-inbound').replace(/^\/+|\/+$/g, '');
     if (!/^[0-9a-f]{64}$/.test(secret)) {
       return errorResponse(404, 'unknown_inbox', 'no such inbox');
     }

@@ -1,7 +1,8 @@
 // A tenant's own Twilio account (owners only). POST verifies AccountSid + AuthToken against
 // Twilio (fetching the account) before saving the token sealed with CREDENTIALS_KEY; GET answers
 // a masked status (never the token) plus the tenant's inbound-email webhook URL; DELETE removes
-// the credentials (the platform account, if any, takes over).
+// the credentials (a provisioned business falls back to the platform account, any other goes
+// back to test mode).
 import { z } from 'zod';
 import { type Deps, lazyHandler } from '../_shared/context.ts';
 import { mask, seal } from '../_shared/crypto.ts';
@@ -22,15 +23,18 @@ async function status(deps: Deps, tenantId: string) {
     { account_sid: string; auth_token_last4: string; key_version: number; verified_at: Date }[]
   >`select account_sid, auth_token_last4, key_version, verified_at
       from private.tenant_credentials where tenant_id = ${tenantId}::uuid`;
-  const [secret] = await deps.sql<{ s: string }[]>`
-    select private.email_inbound_secret(${tenantId}::uuid) as s`;
+  const [secret] = await deps.sql<{ s: string; mode: string }[]>`
+    select private.email_inbound_secret(${tenantId}::uuid) as s,
+           private.tenant_sending_mode(${tenantId}::uuid) as mode`;
   return {
     configured: !!row,
     account_sid: row?.account_sid ?? null,
     auth_token: row ? mask(`....${row.auth_token_last4}`) : null,
     key_version: row?.key_version ?? null,
     verified_at: row?.verified_at ?? null,
-    platform_account: !row && !!deps.env.TWILIO_ACCOUNT_SID,
+    // own_account | platform (operator-provisioned) | test (nothing is sent on SMS/WhatsApp).
+    sending_mode: secret.mode,
+    platform_account: secret.mode === 'platform' && !!deps.env.TWILIO_ACCOUNT_SID,
     email_inbound_url: `${deps.env.PUBLIC_FUNCTIONS_URL}/email-inbound/${secret.s}`,
   };
 }

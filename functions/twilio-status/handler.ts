@@ -1,10 +1,11 @@
 // Twilio status callbacks. Signed with the auth token of the account that sent (AccountSid in the
-// body); SQL (private.record_status_callback) moves the message forward only and keeps the first
-// error. The StatusCallback URL carries our message id (?mid=), so a callback for a send whose
+// body); SQL (private.record_account_status_callback) applies it only to a message whose business
+// sends through that account (a valid signature from another business's account changes
+// nothing), moves the message forward only and keeps the first error. The StatusCallback URL carries our message id (?mid=), so a callback for a send whose
 // result the dispatcher never recorded (it died after Twilio's 2xx) attaches the sid to the row.
 import { z } from 'zod';
 import { type Deps, lazyHandler } from '../_shared/context.ts';
-import { tokensForAccount } from '../_shared/credentials.ts';
+import { platformCreds, tokensForAccount } from '../_shared/credentials.ts';
 import { errorResponse, json, wrap } from '../_shared/http.ts';
 import { assertJsonOk, readTwilioWebhook, signedByAny } from '../_shared/webhook.ts';
 
@@ -53,9 +54,11 @@ export function createHandler(deps: Deps) {
     const status = p.MessageStatus === 'queued' || p.MessageStatus === 'sending'
       ? 'sent'
       : p.MessageStatus;
+    const platformSid = platformCreds(env)?.accountSid ?? null;
     const apply = () =>
       sql<Row[]>`
-        select id, status from private.record_status_callback(
+        select id, status from private.record_account_status_callback(
+          p_account_sid => ${p.AccountSid}, p_platform_account_sid => ${platformSid},
           p_provider_sid => ${p.MessageSid}, p_status => ${status},
           p_error_code => ${p.ErrorCode ?? null}, p_error_message => ${p.ErrorMessage ?? null})`;
     let [row] = await apply();
@@ -66,7 +69,8 @@ export function createHandler(deps: Deps) {
       const [m] = await sql<{ id: string }[]>`
         select id from public.messages
          where id = ${mid} and provider_sid is null and direction = 'outbound'
-           and status in ('queued', 'sending')`;
+           and status in ('queued', 'sending')
+           and private.message_sends_through(tenant_id, ${p.AccountSid}, ${platformSid})`;
       if (m) {
         await sql.begin(async (tx) => {
           await tx`select private.record_send_result(

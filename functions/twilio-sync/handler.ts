@@ -1,10 +1,13 @@
-// Imports a tenant's Twilio account (owners only): its phone numbers with capabilities, recent
-// messages and recent calls, into phone_numbers, messages and calls. Idempotent: numbers by
-// e164/twilio_sid, messages and calls by provider_sid, so running it twice adds nothing. A number
+// Imports a tenant's own Twilio account (owners only): its phone numbers with capabilities, recent
+// messages and recent calls, into phone_numbers, messages and calls. Only the business's own
+// verified account (never the platform's: that would hand every unclaimed platform number and
+// call to whoever signs up), and only what belongs to its numbers: messages and calls to or from
+// one of them. Idempotent: numbers by e164/twilio_sid, messages and calls by (tenant, provider_sid),
+// so running it twice adds nothing and another business's copy never blocks this one's. A number
 // another tenant already owns is reported as a conflict and left alone.
 import { z } from 'zod';
 import { type Deps, lazyHandler } from '../_shared/context.ts';
-import { tenantCreds } from '../_shared/credentials.ts';
+import { ownCreds } from '../_shared/credentials.ts';
 import { CORS, HttpError, json, readJson, wrap } from '../_shared/http.ts';
 import { requireOwner } from '../_shared/owner.ts';
 import { NotSentError, twilioClient, UnknownOutcomeError } from '../_shared/twilio.ts';
@@ -35,8 +38,14 @@ export function createHandler(deps: Deps) {
     if (req.method !== 'POST') throw new HttpError(405, 'method_not_allowed', 'POST only');
     const p = SyncSchema.parse(await readJson(req));
     await requireOwner(req, deps, p.tenant_id);
-    const creds = await tenantCreds(sql, env, p.tenant_id);
-    if (!creds) throw new HttpError(409, 'no_twilio_credentials', 'save Twilio credentials first');
+    const creds = await ownCreds(sql, env, p.tenant_id);
+    if (!creds) {
+      throw new HttpError(
+        409,
+        'no_twilio_credentials',
+        'connect your own Twilio account first: sync imports only from it',
+      );
+    }
     const tw = twilioClient(creds, env.TWILIO_API_URL, env.TWILIO_TIMEOUT_MS);
     const report = {
       numbers: { imported: 0, updated: 0, conflicts: 0 },
@@ -84,7 +93,8 @@ export function createHandler(deps: Deps) {
           report.messages.skipped++;
           continue;
         }
-        const [exists] = await sql`select 1 from public.messages where provider_sid = ${m.sid}`;
+        const [exists] = await sql`select 1 from public.messages
+          where tenant_id = ${p.tenant_id}::uuid and provider_sid = ${m.sid}`;
         if (exists) {
           report.messages.skipped++;
           continue;
@@ -102,7 +112,7 @@ export function createHandler(deps: Deps) {
           importedInto.add(rec.r.conversation_id);
           if (m.dateCreated) {
             await sql`update public.messages set created_at = ${m.dateCreated}
-                       where provider_sid = ${m.sid}`;
+                       where tenant_id = ${p.tenant_id}::uuid and provider_sid = ${m.sid}`;
           }
         } else {
           await sql.begin(async (tx) => {
@@ -125,7 +135,7 @@ export function createHandler(deps: Deps) {
                 ${Number(m.numSegments) || null}, ${m.dateCreated ?? new Date()},
                 ${m.dateSent ?? m.dateCreated ?? new Date()},
                 ${m.errorCode ? String(m.errorCode) : null})
-              on conflict (provider_sid) do nothing`;
+              on conflict (tenant_id, provider_sid) do nothing`;
           });
         }
         report.messages.imported++;
@@ -139,6 +149,12 @@ export function createHandler(deps: Deps) {
 
       for (const c of await tw.calls.list({ limit: p.limit })) {
         const inbound = c.direction === 'inbound';
+        // Only calls to or from one of this business's numbers.
+        const ourEnd = inbound ? c.to : c.from;
+        if (!ourEnd || !ours.has(ourEnd)) {
+          report.calls.skipped++;
+          continue;
+        }
         const other = inbound ? c.from : c.to;
         const [r] = await sql<{ id: string }[]>`
           insert into public.calls (tenant_id, contact_id, provider_sid, direction, from_number,
@@ -148,7 +164,7 @@ export function createHandler(deps: Deps) {
                and phone = ${other ?? ''}),
             ${c.sid}, ${c.direction ?? 'unknown'}, ${c.from}, ${c.to}, ${c.status},
             ${Number(c.duration) || null}, ${c.startTime ?? null})
-          on conflict (provider_sid) do nothing
+          on conflict (tenant_id, provider_sid) do nothing
           returning id`;
         if (r) report.calls.imported++;
         else report.calls.skipped++;

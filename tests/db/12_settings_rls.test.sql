@@ -1,7 +1,7 @@
 -- A tenant's settings under RLS: phone_numbers, templates, automations and bulk_sends, tried by an
 -- owner, an agent, a member of another tenant (the stranger), anon and the service role.
 begin;
-select plan(91);
+select plan(92);
 
 select tests.rls_fixture();
 
@@ -11,12 +11,15 @@ select tests.authenticate_as('rls-a-owner@test.local');
 -- phone_numbers
 select is(tests.rls_visible('phone_numbers', array[tests.rls_id('a.phone')]), 1, 'owner: sees their numbers');
 select is(tests.rls_visible('phone_numbers', array[tests.rls_id('b.phone')]), 0, 'owner: not another tenant''s');
-select lives_ok($$with i as (insert into public.phone_numbers (tenant_id, e164, whatsapp)
-  values (tests.rls_id('a.tenant'), '+14156669901', true) returning id)
-  select tests.rls_put('a.phone2', i.id) from i$$, 'owner: can add a number');
+-- Numbers come only from the business's own Twilio account through twilio-sync (service role).
+select throws_ok($$insert into public.phone_numbers (tenant_id, e164, whatsapp)
+  values (tests.rls_id('a.tenant'), '+14156669901', true)$$,
+  '42501', 'permission denied for table phone_numbers', 'owner: cannot register a number by insert');
 select throws_ok($$insert into public.phone_numbers (tenant_id, e164) values (tests.rls_id('b.tenant'), '+14156669902')$$,
-  '42501', 'new row violates row-level security policy for table "phone_numbers"',
-  'owner: cannot add a number to another tenant (WITH CHECK)');
+  '42501', 'permission denied for table phone_numbers',
+  'owner: cannot add a number to another tenant either');
+select throws_ok($$update public.phone_numbers set e164 = '+14156669906' where id = tests.rls_id('a.phone')$$,
+  '42501', null, 'owner: cannot change a number''s e164');
 with u as (update public.phone_numbers set friendly_name = 'Front desk' where id = tests.rls_id('a.phone') returning 1)
 select is(count(*)::int, 1, 'owner: can change a number') from u;
 with u as (update public.phone_numbers set friendly_name = 'Mine' where id = tests.rls_id('b.phone') returning 1)
@@ -25,6 +28,12 @@ select throws_ok($$update public.phone_numbers set last_used_at = now() where id
   '42501', null, 'owner: cannot write the rotation bookkeeping');
 select throws_ok($$update public.phone_numbers set tenant_id = tests.rls_id('b.tenant') where id = tests.rls_id('a.phone')$$,
   '42501', null, 'owner: cannot move a number to another tenant');
+select tests.clear_authentication();
+with i as (
+  insert into public.phone_numbers (tenant_id, e164) values (tests.rls_id('a.tenant'), '+14156669901')
+  returning id)
+select tests.rls_put('a.phone2', i.id) from i;
+select tests.authenticate_as('rls-a-owner@test.local');
 with d as (delete from public.phone_numbers where id = tests.rls_id('a.phone2') returning 1)
 select is(count(*)::int, 1, 'owner: can remove a number') from d;
 with d as (delete from public.phone_numbers where id = tests.rls_id('b.phone') returning 1)
@@ -99,7 +108,7 @@ select tests.authenticate_as('rls-a-agent@test.local');
 
 select is(tests.rls_visible('phone_numbers', array[tests.rls_id('a.phone')]), 1, 'agent: sees the numbers');
 select throws_ok($$insert into public.phone_numbers (tenant_id, e164) values (tests.rls_id('a.tenant'), '+14156669903')$$,
-  '42501', 'new row violates row-level security policy for table "phone_numbers"',
+  '42501', 'permission denied for table phone_numbers',
   'agent: cannot add a number');
 with u as (update public.phone_numbers set friendly_name = 'Agent' where id = tests.rls_id('a.phone') returning 1)
 select is(count(*)::int, 0, 'agent: cannot change a number') from u;

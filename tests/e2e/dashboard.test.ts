@@ -42,6 +42,11 @@ const o = owner as Exclude<typeof owner, Error>;
 const ourNumber = `+1555${rand(7)}`;
 const customer = { name: `Carla E2E ${rand(4)}`, phone: `+1415${rand(7)}` };
 if (ownerReady) {
+  // The messaging tests play a business the operator provisioned on the platform account (the
+  // stack's Twilio simulator); a fresh sign-up is in test mode (see the test-mode test below).
+  const { error: pe } = await admin.from('tenants').update({ platform_provisioned: true })
+    .eq('id', o.tenantId);
+  if (pe) throw new Error(`provisioning the test tenant: ${pe.message}`);
   const { error } = await admin.from('phone_numbers').insert({
     tenant_id: o.tenantId,
     e164: ourNumber,
@@ -404,6 +409,45 @@ Deno.test({
     await report.filter({ hasText: 'Row 3: "not-a-phone" is not a phone number' }).waitFor();
     await page.getByRole('cell', { name: 'Ana Import', exact: true }).waitFor();
     await screenshot(page, 'contacts');
+    await page.context().close();
+  },
+});
+
+Deno.test({
+  name: 'e2e: a fresh sign-up explores in test mode: Channels and the composer say so',
+  ...needs(ownerReady),
+  fn: async () => {
+    const fresh = await userWithBusiness('fresh');
+    const { data: c } = await admin.from('contacts').insert({
+      tenant_id: fresh.tenantId,
+      name: `Tess E2E ${rand(4)}`,
+      phone: `+1415${rand(7)}`,
+    }).select('id').single();
+    await admin.from('conversations').insert({
+      tenant_id: fresh.tenantId,
+      contact_id: c!.id,
+      channel: 'sms',
+    });
+    const page = await newPage();
+    await signIn(page, fresh.email, fresh.password);
+    await page.getByRole('link', { name: 'Channels', exact: true }).click();
+    await page.getByTestId('test-mode').filter({ hasText: 'Test mode' }).waitFor();
+    assert.equal(await page.getByRole('button', { name: /Sync numbers/ }).isDisabled(), true);
+    // A sender domain can be asked for; it waits for the operator, and the address is refused.
+    await page.getByLabel('Sender domain').fill('fresh-e2e.example');
+    await page.getByRole('button', { name: 'Add domain' }).click();
+    await page.getByTestId('domain-status').filter({ hasText: 'waiting for verification' })
+      .waitFor();
+    await page.locator('input[name=email_from]').fill('hello@fresh-e2e.example');
+    await page.getByRole('button', { name: 'Save email settings' }).click();
+    await page.getByText(/Not saved: .*domain_not_verified|Not saved: .*not allowed/).waitFor();
+    await page.getByRole('link', { name: /Inbox/ }).click();
+    await page.getByRole('button', { name: /Tess E2E/ }).first().click();
+    await page.getByRole('form', { name: 'Reply' }).getByTestId('test-mode').waitFor();
+    await screenshot(page, 'test-mode');
+    // The provisioned owner's business shows no such notice.
+    const { data } = await o.client.rpc('sending_mode', { p_tenant_id: o.tenantId });
+    assert.equal((data as { mode: string }).mode, 'platform');
     await page.context().close();
   },
 });

@@ -168,11 +168,11 @@ for (const provider of ['anthropic', 'gemini'] as const) {
 
 test('the model is configurable per tenant', async () => {
   gemini.reset();
-  const t = await tenant('gemini', { auto_reply_model: 'gemini-custom-flash' });
+  const t = await tenant('gemini', { auto_reply_model: 'gemini-2.5-pro' });
   await text(t.number, phone(), 'Hello?');
   await drain();
   assert.equal(gemini.requests.length, 1);
-  assert.equal(gemini.requests[0].path, '/v1beta/models/gemini-custom-flash:generateContent');
+  assert.equal(gemini.requests[0].path, '/v1beta/models/gemini-2.5-pro:generateContent');
 });
 
 // Never the AI ------------------------------------------------------------------------------------

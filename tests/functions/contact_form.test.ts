@@ -1,5 +1,5 @@
 // contact-form: a valid submission creates the contact and an email conversation with a 'form'
-// message; bad fields 400; the honeypot is accepted silently and stores nothing; per-address and
+// message (the typed phone stays in its text); bad fields 400; the honeypot is accepted silently and stores nothing; per-address and
 // per-tenant rate limits answer 429.
 import assert from 'node:assert/strict';
 import { createHandler } from '../../functions/contact-form/handler.ts';
@@ -45,10 +45,14 @@ test('a valid submission creates the contact and a form message on an email conv
   assert.equal(m.kind, 'form');
   assert.equal(m.channel, 'email');
   assert.equal(m.subject, f.subject);
-  assert.equal(m.body, 'Is the flat still available?\n\nReference: listing-42');
+  assert.equal(
+    m.body,
+    'Is the flat still available?\n\nReference: listing-42\n' +
+      'Phone (as typed in the form, not verified): +1 (415) 555-0142',
+  );
   assert.equal(m.name, 'Casey Customer');
   assert.equal(m.email, f.email);
-  assert.equal(m.phone, '+14155550142');
+  assert.equal(m.phone, null, 'a typed phone is never written onto the contact');
 
   // An HTML form post (urlencoded) works too.
   const r2 = await submit(form(t.slug), freshIp(), 'application/x-www-form-urlencoded');

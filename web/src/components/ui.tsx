@@ -32,6 +32,18 @@ export function Notice({ children }: { children: ComponentChildren }) {
   return <p class='notice' role='status'>{children}</p>;
 }
 
+/** Says so wherever it matters when the business is in test mode (no Twilio account of its own). */
+export function TestModeNotice() {
+  const { workspace } = useApp();
+  const m = workspace.sendingMode.value;
+  if (m?.mode !== 'test') return null;
+  return (
+    <p class='warning test-mode' role='status' data-testid='test-mode'>
+      {m.message ?? 'Test mode: SMS and WhatsApp messages are not sent.'}
+    </p>
+  );
+}
+
 export function Empty({ title, children }: { title: string; children?: ComponentChildren }) {
   return (
     <div class='empty'>

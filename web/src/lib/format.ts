@@ -71,8 +71,10 @@ export const CHANNEL_WORDS: Record<string, string> = {
 
 /** A database error in words a person can act on. */
 export function humanError(e: unknown): string {
-  const err = e as { message?: string; code?: string };
+  const err = e as { message?: string; code?: string; hint?: string | null };
   const msg = err?.message ?? String(e);
+  // A rule's refusal (e.g. an unverified sender domain) says what to do in its hint.
+  if (err?.code === '23514' && err.hint) return `${msg}. ${err.hint}`;
   if (err?.code === '23505') return 'That already exists (a duplicate phone, email or name).';
   if (err?.code === '42501') return 'You do not have permission to do that.';
   if (/invalid phone number/i.test(msg)) return msg.replace(/^.*?(invalid phone number)/i, '$1');

@@ -11,6 +11,8 @@ export interface CredentialStatus {
   auth_token?: string | null;
   verified_at?: string | null;
   platform_account?: boolean;
+  /** own_account | platform | test: whether SMS/WhatsApp really go out. */
+  sending_mode?: string;
   email_inbound_url?: string;
 }
 type SyncReport = Record<string, Record<string, number>>;
@@ -32,6 +34,7 @@ async function invoke<T>(
 
 export const ChannelsModel = createModel((tenantId: string) => {
   const numbers = signal<Row<'phone_numbers'>[]>([]);
+  const domains = signal<Row<'tenant_email_domains'>[]>([]);
   const credentials = signal<CredentialStatus | null>(null);
   const error = signal('');
   const status = signal('');
@@ -42,8 +45,16 @@ export const ChannelsModel = createModel((tenantId: string) => {
       await supabase.from('phone_numbers').select('*').eq('tenant_id', tenantId).order('e164'),
     );
   };
+  // Sender domains: owners ask for one; the operator marks it verified once its DNS checks out.
+  const loadDomains = async () => {
+    domains.value = must(
+      await supabase.from('tenant_email_domains').select('*').eq('tenant_id', tenantId)
+        .order('domain'),
+    );
+  };
   effect(() => {
     loadNumbers().catch((e) => (error.value = humanError(e)));
+    loadDomains().catch((e) => (error.value = humanError(e)));
     invoke<CredentialStatus>(`tenant-credentials?tenant_id=${tenantId}`, undefined, 'GET')
       .then((s) => (credentials.value = s))
       .catch(() => (credentials.value = { configured: false }));
@@ -51,6 +62,14 @@ export const ChannelsModel = createModel((tenantId: string) => {
 
   return {
     numbers,
+    domains,
+    addDomain: action(async (domain: string) => {
+      error.value = '';
+      const { error: e } = await supabase.from('tenant_email_domains')
+        .insert({ tenant_id: tenantId, domain: domain.trim().toLowerCase() });
+      if (e) error.value = `Domain not added: ${humanError(e)}`;
+      else await loadDomains();
+    }),
     credentials,
     error,
     status,

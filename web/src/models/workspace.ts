@@ -39,6 +39,14 @@ export const WorkspaceModel = createModel((userId: string) => {
   );
   const tenant = computed(() => current.value?.tenant ?? null);
   const isOwner = computed(() => current.value?.role === 'owner');
+  /** own_account | platform | test (public.sending_mode): in test mode nothing real is sent. */
+  const sendingMode = signal<{ mode: string; message: string | null } | null>(null);
+  const loadSendingMode = async (id: string) => {
+    const { data } = await supabase.rpc('sending_mode', { p_tenant_id: id });
+    if (tenant.peek()?.id === id) {
+      sendingMode.value = data as { mode: string; message: string | null } | null;
+    }
+  };
 
   const load = action(async () => {
     try {
@@ -97,6 +105,7 @@ export const WorkspaceModel = createModel((userId: string) => {
     if (id) {
       void loadMembers(id);
       void loadInvitations(id);
+      void loadSendingMode(id);
     }
   });
 
@@ -127,6 +136,11 @@ export const WorkspaceModel = createModel((userId: string) => {
     current,
     tenant,
     isOwner,
+    sendingMode,
+    reloadSendingMode: () => {
+      const id = tenant.peek()?.id;
+      return id ? loadSendingMode(id) : Promise.resolve();
+    },
     members,
     inviteStatus,
     teamError,

@@ -80,6 +80,11 @@ export default function AutomationsPage() {
             help_text: String(f.get('help_text')),
             auto_reply_enabled: f.get('ai_enabled') === 'on',
             auto_reply_provider: String(f.get('ai_provider')),
+            // A model belongs to its provider (the allow-list in private.ai_models): another
+            // provider starts from its default model.
+            ...(String(f.get('ai_provider')) !== t.auto_reply_provider
+              ? { auto_reply_model: null }
+              : {}),
             auto_reply_tone: String(f.get('ai_tone')),
             auto_reply_instructions: String(f.get('ai_instructions')),
             auto_reply_cap_per_hour: Number(f.get('ai_cap')),

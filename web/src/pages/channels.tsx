@@ -6,7 +6,15 @@ import { ChannelsModel } from '../models/channels.ts';
 import { SettingsModel } from '../models/settings.ts';
 import { FUNCTIONS_URL } from '../env.ts';
 import { dateTime } from '../lib/format.ts';
-import { CopyButton, Empty, ErrorText, Notice, PageHeader, useApp } from '../components/ui.tsx';
+import {
+  CopyButton,
+  Empty,
+  ErrorText,
+  Notice,
+  PageHeader,
+  TestModeNotice,
+  useApp,
+} from '../components/ui.tsx';
 
 export default function ChannelsPage() {
   const { tenantId, workspace } = useApp();
@@ -39,6 +47,7 @@ export default function ChannelsPage() {
   return (
     <section class='page'>
       <PageHeader title='Channels' />
+      <TestModeNotice />
       <ErrorText>{m.error.value}</ErrorText>
       <Notice>{m.status.value}</Notice>
       <form
@@ -46,7 +55,8 @@ export default function ChannelsPage() {
         aria-label='Twilio credentials'
         onSubmit={(e) => {
           e.preventDefault();
-          m.saveCredentials(sid.value.trim(), token.value.trim());
+          void m.saveCredentials(sid.value.trim(), token.value.trim())
+            .then(() => workspace.reloadSendingMode());
           token.value = '';
         }}
       >
@@ -57,8 +67,8 @@ export default function ChannelsPage() {
               cred.verified_at ? `, verified ${dateTime(cred.verified_at)}` : ''
             }.`
             : cred?.platform_account
-            ? 'Using the platform Twilio account. Add your own to send from your numbers.'
-            : 'Not connected yet.'}
+            ? 'Using the platform Twilio account (provisioned by the operator). Add your own to send from your numbers.'
+            : 'Not connected yet: connect your own Twilio account to send SMS and WhatsApp and to import your numbers.'}
         </p>
         <fieldset disabled={!owner}>
           <div class='grid2'>
@@ -87,7 +97,7 @@ export default function ChannelsPage() {
         <button
           type='button'
           class='secondary'
-          disabled={m.syncing.value || !(cred?.configured || cred?.platform_account) || !owner}
+          disabled={m.syncing.value || !cred?.configured || !owner}
           onClick={() => m.sync()}
         >
           {m.syncing.value ? 'Syncing…' : 'Sync numbers, messages and calls'}
@@ -97,7 +107,11 @@ export default function ChannelsPage() {
       <section class='card' aria-labelledby='num-h'>
         <h2 id='num-h'>Numbers</h2>
         {m.numbers.value.length === 0
-          ? <Empty title='No numbers yet'>Connect Twilio and sync to see your numbers.</Empty>
+          ? (
+            <Empty title='No numbers yet'>
+              Numbers come from your own Twilio account: connect it and sync.
+            </Empty>
+          )
           : (
             <ul class='list'>
               {m.numbers.value.map((n) => (
@@ -140,11 +154,44 @@ export default function ChannelsPage() {
         }}
       >
         <h2>Email</h2>
+        <ul class='list' aria-label='Email domains'>
+          {m.domains.value.map((d) => (
+            <li key={d.domain}>
+              <span>
+                <strong>{d.domain}</strong>{' '}
+                <span class='muted' data-testid='domain-status'>
+                  {d.verified_at
+                    ? `verified ${dateTime(d.verified_at)}`
+                    : 'waiting for verification by the operator (DNS records at the email provider)'}
+                </span>
+              </span>
+            </li>
+          ))}
+        </ul>
+        <fieldset disabled={!owner} class='row wrap'>
+          <label>
+            Add a sender domain
+            <input name='domain' placeholder='example.com' aria-label='Sender domain' />
+          </label>
+          <button
+            type='button'
+            class='secondary'
+            onClick={(e) => {
+              const input = e.currentTarget.form?.elements.namedItem('domain') as
+                | HTMLInputElement
+                | null;
+              if (input?.value.trim()) void m.addDomain(input.value).then(() => (input.value = ''));
+            }}
+          >
+            Add domain
+          </button>
+        </fieldset>
         <fieldset disabled={!owner}>
           <label>
-            Send email from (address verified with your email provider)
+            Send email from: an address at a domain verified for your business, or "
+            {workspace.tenant.value?.name ?? 'Your business'}{' '}
+            {'<platform address>'}"; empty uses the platform address
             <input
-              type='email'
               name='email_from'
               defaultValue={settings.tenant.value?.email_from ?? ''}
               key={settings.tenant.value?.id}

@@ -13,7 +13,7 @@ import {
 import { CHANNEL_WORDS, dateTime, errorInWords, timeAgo } from '../lib/format.ts';
 import { smsInfo } from '../../../common/sms_segments.ts';
 import { rpc } from '../supabase.ts';
-import { Empty, ErrorText, StatusBadge, useApp } from '../components/ui.tsx';
+import { Empty, ErrorText, StatusBadge, TestModeNotice, useApp } from '../components/ui.tsx';
 
 const FILTERS: [Filter, string][] = [
   ['open', 'Open'],
@@ -395,6 +395,7 @@ function ReplyBox({ inbox, conv }: { inbox: InboxModel; conv: Conversation }) {
           </label>
         )}
       </div>
+      {channel.value !== 'email' && <TestModeNotice />}
       {channel.value === 'whatsapp' && (
         <p class={windowOpen ? 'muted' : 'warning'} data-testid='wa-window'>
           {windowOpen
