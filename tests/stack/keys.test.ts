@@ -9,6 +9,7 @@ import { createClient } from '@supabase/supabase-js';
 import type { Database } from '../../functions/_shared/database.types.ts';
 import { SIGNING_KEY } from '../../stack/keys.ts';
 import { stackEnv } from './_env.ts';
+import { followLink, linkIn, waitForMail } from '../_mail.ts';
 
 const env = stackEnv();
 const run = crypto.randomUUID().slice(0, 8);
@@ -180,9 +181,16 @@ Deno.test(
   async () => {
     const client = createClient<Database>(env.SUPABASE_URL, env.SUPABASE_PUBLISHABLE_KEY, opts);
     const email = `keys-${run}@example.test`;
-    const { data, error } = await client.auth.signUp({ email, password: 'correct horse battery' });
+    const { error } = await client.auth.signUp({ email, password: 'correct horse battery' });
     assert.equal(error, null);
-    const token = data.session!.access_token;
+    // Confirmations are on: the session comes from the mailed link.
+    const { params } = await followLink(linkIn(await waitForMail(email)));
+    const set = await client.auth.setSession({
+      access_token: params.get('access_token')!,
+      refresh_token: params.get('refresh_token')!,
+    });
+    assert.equal(set.error, null, set.error?.message ?? '');
+    const token = set.data.session!.access_token;
     const header = decodeProtectedHeader(token);
     assert.equal(header.alg, 'ES256');
     assert.equal(header.kid, SIGNING_KEY.kid);
