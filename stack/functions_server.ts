@@ -56,10 +56,6 @@ class FunctionWorker {
     });
   }
 
-  get alive(): boolean {
-    return this.#child !== undefined;
-  }
-
   async #start(): Promise<number> {
     const { name, entrypoint, importMap } = this.spec;
     const args = ['run', '-A', '--no-config', '--v8-flags=--max-old-space-size=256'];
@@ -105,9 +101,13 @@ class FunctionWorker {
     throw new BootError(`function ${name} failed to boot (exit ${first.code}):\n${why}`);
   }
 
-  stop() {
+  /** Kills the worker; the next request boots a fresh one (as edge-runtime retires workers). */
+  retire() {
+    const child = this.#child;
+    this.#child = undefined;
+    this.#port = undefined;
     try {
-      this.#child?.kill('SIGTERM');
+      child?.kill('SIGTERM');
     } catch { /* already gone */ }
   }
 }
@@ -152,10 +152,11 @@ async function forward(w: FunctionWorker, req: Request, clientAddr: string): Pro
   } catch (e) {
     if (ac.signal.aborted) {
       console.error(`[${w.spec.name}] no response within ${wallClockMs} ms`);
-      w.stop(); // edge-runtime retires a worker that hit a limit
+      w.retire();
       return sbError(546, 'WORKER_LIMIT', 'Worker failed to respond due to a resource limit');
     }
     console.error(`[${w.spec.name}] worker failed: ${(e as Error).message}`);
+    w.retire();
     return sbError(500, 'WORKER_ERROR', 'Function exited due to an error (please check logs)');
   } finally {
     clearTimeout(limit);
@@ -170,7 +171,7 @@ const boots = await Promise.allSettled([...workers.values()].map((w) => w.ready(
 const failed = boots.filter((b): b is PromiseRejectedResult => b.status === 'rejected');
 if (failed.length) {
   for (const f of failed) console.error(f.reason.message);
-  for (const w of workers.values()) w.stop();
+  for (const w of workers.values()) w.retire();
   Deno.exit(1);
 }
 
@@ -199,7 +200,7 @@ const server = Deno.serve({
 }, serve);
 
 async function shutdown() {
-  for (const w of workers.values()) w.stop();
+  for (const w of workers.values()) w.retire();
   ac.abort();
   await server.finished.catch(() => {});
   Deno.exit(0);
