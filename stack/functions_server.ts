@@ -76,7 +76,8 @@ class FunctionWorker {
     let resolveReady!: (port: number) => void;
     const ready = new Promise<number>((r) => (resolveReady = r));
     const pipe = async (s: ReadableStream<Uint8Array>, err: boolean) => {
-      for await (const line of s.pipeThrough(new TextDecoderStream()).pipeThrough(lines())) {
+      const text = s.pipeThrough(new TextDecoderStream() as TransformStream<Uint8Array, string>);
+      for await (const line of text.pipeThrough(lines())) {
         if (!err && line.startsWith(READY_MARKER)) {
           resolveReady(Number(line.slice(READY_MARKER.length)));
           continue;

@@ -110,6 +110,7 @@ function errorLines(out: string): string[] {
     .map((l) => `  ${l.trim()}`).slice(0, 12);
 }
 
+/** One `deno check` per map over all its entrypoints, then each entrypoint imported alone. */
 async function checkIsolated(root: string, specs: FunctionSpec[], tmp: string): Promise<Check[]> {
   const typed: Check = { name: 'type-check in an empty folder (--no-config)', ok: true, lines: [] };
   const boots: Check = {
@@ -117,29 +118,42 @@ async function checkIsolated(root: string, specs: FunctionSpec[], tmp: string): 
     ok: true,
     lines: [],
   };
-  const results = await Promise.all(
-    specs.filter((s) => s.importMap).map(async (s) => {
-      const entry = `${tmp}/${rel(root, s.entrypoint)}`;
-      const map = `--import-map=${tmp}/${rel(root, s.importMap!)}`;
-      const check = await deno(['check', '--no-config', map, entry], tmp);
-      const run = await deno(
-        ['run', '-A', '--no-config', map, WORKER, entry, '', '--import-only'],
-        tmp,
-      );
-      return { s, check, run };
-    }),
+  const mapped = specs.filter((s) => s.importMap);
+  const entry = (s: FunctionSpec) => `${tmp}/${rel(root, s.entrypoint)}`;
+  const mapArg = (m: string) => `--import-map=${tmp}/${rel(root, m)}`;
+  const typeChecks = [...new Set(mapped.map((s) => s.importMap!))].map(async (m) => {
+    const group = mapped.filter((s) => s.importMap === m);
+    const r = await deno(['check', '--no-config', mapArg(m), ...group.map(entry)], tmp);
+    return { group, r };
+  });
+  const runs = mapped.map(async (s) =>
+    [
+      s,
+      await deno([
+        'run',
+        '-A',
+        '--no-config',
+        mapArg(s.importMap!),
+        WORKER,
+        entry(s),
+        '',
+        '--import-only',
+      ], tmp),
+    ] as const
   );
-  for (const { s, check, run } of results) {
-    typed.lines.push(
-      `${s.name}: ${check.ok ? 'ok' : 'FAILED'}`,
-      ...(check.ok ? [] : errorLines(check.out)),
-    );
-    boots.lines.push(
-      `${s.name}: ${run.ok ? 'ok' : 'FAILED'}`,
-      ...(run.ok ? [] : errorLines(run.out)),
-    );
-    typed.ok &&= check.ok;
-    boots.ok &&= run.ok;
+  for (const { group, r } of await Promise.all(typeChecks)) {
+    typed.ok &&= r.ok;
+    // A function failed when an error points into its folder or into the shared code it imports.
+    const failedIn = (s: FunctionSpec) => {
+      const dir = entry(s).replace(/\/[^/]+$/, '/');
+      return r.out.includes(dir) || r.out.includes(`${tmp}/functions/_shared/`);
+    };
+    for (const s of group) typed.lines.push(`${s.name}: ${r.ok || !failedIn(s) ? 'ok' : 'FAILED'}`);
+    if (!r.ok) typed.lines.push(...errorLines(r.out));
+  }
+  for (const [s, r] of await Promise.all(runs)) {
+    boots.ok &&= r.ok;
+    boots.lines.push(`${s.name}: ${r.ok ? 'ok' : 'FAILED'}`, ...(r.ok ? [] : errorLines(r.out)));
   }
   return [typed, boots];
 }

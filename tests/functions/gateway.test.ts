@@ -1,6 +1,6 @@
 // The functions server behind the stack's gateway (/functions/v1/<name>), as a deployed project
-// is reached: verify_jwt from config.toml, Supabase's error shapes, the dispatcher woken by
-// NOTIFY, and the Twilio simulator's signed status callbacks arriving at twilio-status.
+// is reached: verify_jwt from config.toml, Supabase's error shapes, dispatch called over HTTP,
+// and the Twilio simulator's signed status callbacks arriving at twilio-status.
 import assert from 'node:assert/strict';
 import { SignJWT } from 'jose';
 import { signForm } from '../../functions/_shared/twilio.ts';
@@ -10,7 +10,6 @@ import {
   makeContact,
   makeTenant,
   message,
-  pauseLocalDispatcher,
   phone,
   queue,
   sid,
@@ -115,12 +114,24 @@ test('dispatch with the service role key answers its stats', async () => {
   assert.equal((await bad.json()).error.code, 'invalid_body');
 });
 
-test('queued -> sent -> delivered on its own: NOTIFY wakes the dispatcher, simulator calls back', async () => {
-  await pauseLocalDispatcher(false);
+test('queued -> sent -> delivered over HTTP: dispatch called through the gateway, simulator calls back', async () => {
+  // The functions server no longer runs a dispatcher of its own: like pg_net on Supabase, this
+  // test calls the dispatch function over HTTP.
   const t = await makeTenant();
   await addNumber(t.id);
   const c = await makeContact(t.id);
   const id = await queue(t.id, c.id, { body: 'end to end' });
+  const res = await fetch(`${stackEnv.url}/functions/v1/dispatch`, {
+    method: 'POST',
+    headers: {
+      apikey: stackEnv.serviceKey,
+      authorization: `Bearer ${stackEnv.serviceKey}`,
+      'content-type': 'application/json',
+    },
+    body: '{}',
+  });
+  assert.equal(res.status, 200, await res.clone().text());
+  await res.body?.cancel();
   const row = await until(
     async () => {
       const m = await message(id);
