@@ -1,4 +1,4 @@
-// The function environment (ARCHITECTURE.md "Configuration"), validated once with zod so a
+// The function environment (documented variable by variable in supabase/functions/.env.example),
 // missing or malformed value is a clear error naming the variable, not a crash deep in a send.
 import { z } from 'zod';
 
