@@ -52,8 +52,16 @@ function interceptServe(captured: Captured): void {
   (Deno as any).serve = fake;
 }
 
+/** Exits when the functions server is gone (even SIGKILLed), so no worker outlives its stack. */
+function exitWithParent() {
+  const parent = Deno.ppid;
+  const timer = setInterval(() => Deno.ppid !== parent && Deno.exit(0), 1000);
+  Deno.unrefTimer(timer);
+}
+
 async function main() {
   const [entrypoint, strip = '', mode] = Deno.args;
+  exitWithParent();
   for (const name of strip.split(',')) if (name) Deno.env.delete(name);
   const realServe = Deno.serve;
   const captured: Captured = {};
