@@ -69,6 +69,10 @@ async function checkPins(root: string, specs: FunctionSpec[]): Promise<Check> {
   for (const map of new Set(specs.map((s) => s.importMap).filter((m) => m !== undefined))) {
     const imports = await readImportMap(map!).catch(() => ({} as Record<string, string>));
     for (const [k, v] of Object.entries(imports)) {
+      if (!/^npm:\/?(@[^/@]+\/)?[^/@]+@\d+\.\d+\.\d+[^\s^~<>=|*]*\/?$/.test(v)) {
+        c.ok = false;
+        c.lines.push(`${rel(root, map!)}: ${k} is ${v}, not an exact npm: version`);
+      }
       if (rootImports[k] === v) continue;
       c.ok = false;
       c.lines.push(
@@ -76,7 +80,7 @@ async function checkPins(root: string, specs: FunctionSpec[]): Promise<Check> {
       );
     }
   }
-  if (c.ok) c.lines.push('every pin identical');
+  if (c.ok) c.lines.push('every pin exact and identical');
   return c;
 }
 
