@@ -31,7 +31,10 @@ let cluster: Cluster | undefined;
 let stack: Awaited<ReturnType<typeof startStack>> | undefined;
 let web: ChildService | undefined;
 let stopping = false;
-const fnEnv = await devFunctionsEnv();
+const fnEnv = await devFunctionsEnv().catch((e) => {
+  console.error(`supabase/functions/.env: ${(e as Error).message}`);
+  Deno.exit(1);
+});
 
 async function shutdown(code: number) {
   if (stopping) return;
