@@ -47,6 +47,11 @@ export function postgresPids(dataDir: string): () => number[] {
   };
 }
 
+/** A process and its direct children (the functions server and its per-function workers). */
+export function withChildren(pid: number): () => number[] {
+  return () => [pid, ...allPids().filter((p) => ppid(p) === pid)];
+}
+
 export type Groups = Record<string, () => number[]>;
 
 /**

@@ -13,7 +13,14 @@ import { freePort } from '../stack/ports.ts';
 import { logTail } from '../stack/service.ts';
 import { startStack } from '../stack/stack.ts';
 import { SIM_ACCOUNT_SID, SIM_AUTH_TOKEN } from '../stack/twilio_simulator.ts';
-import { cpuBetween, cpuPer, cpuSnapshot, type Groups, postgresPids } from './_cpu.ts';
+import {
+  cpuBetween,
+  cpuPer,
+  cpuSnapshot,
+  type Groups,
+  postgresPids,
+  withChildren,
+} from './_cpu.ts';
 import { writeResults } from './_results.ts';
 import { resetStatements, statementSettings, topStatements } from './_statements.ts';
 
@@ -109,7 +116,7 @@ try {
   const groups: Groups = {
     // This process: the gateway, auth and realtime's server.
     stack: () => [Deno.pid],
-    functions: () => (functions ? [functions.pid] : []),
+    functions: functions ? withChildren(functions.pid) : () => [],
     postgres: () => cluster().filter((pid) => !capture.includes(pid)),
     'realtime decoding': () => capture,
   };

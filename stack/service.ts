@@ -18,12 +18,15 @@ export async function spawnService(
     logFile: string;
     env?: Record<string, string>;
     cwd?: string;
+    /** Start from an empty environment instead of this process's (plus `env`). */
+    clearEnv?: boolean;
   },
 ): Promise<ChildService> {
   const log = await Deno.open(opts.logFile, { create: true, append: true, write: true });
   const child = new Deno.Command(opts.cmd[0], {
     args: opts.cmd.slice(1),
     env: opts.env,
+    clearEnv: opts.clearEnv,
     cwd: opts.cwd,
     stdin: 'null',
     stdout: 'piped',

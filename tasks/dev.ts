@@ -1,6 +1,9 @@
 // `deno task dev`: the local stack on Supabase's ports. PostgreSQL on 54322 (cluster kept in
 // .stack/dev/pgdata between runs), API gateway on 54321. Applies pending migrations and the seed,
 // prints URLs, keys and the demo login, and stops everything on Ctrl-C or when a child dies.
+// The function environment is supabase/functions/.env (the file `supabase start` reads) with the
+// same names from this process's environment on top; providers left unset are simulated, and the
+// banner says which are real.
 import { prepareDatabase, ROOT } from '../stack/database.ts';
 import {
   type Cluster,
@@ -13,6 +16,8 @@ import { startStack, writeEnvFile } from '../stack/stack.ts';
 import { portIsFree } from '../stack/ports.ts';
 import { type ChildService, logTail } from '../stack/service.ts';
 import { startWeb } from '../stack/web.ts';
+import { devFunctionsEnv } from '../stack/function_env.ts';
+import { describeProviders } from '../stack/functions.ts';
 
 // Overridable so the stack suite can run a real `task dev` beside a developer's own.
 const DB_PORT = Number(Deno.env.get('SWITCHBOARD_DB_PORT') ?? 54322);
@@ -29,6 +34,10 @@ let cluster: Cluster | undefined;
 let stack: Awaited<ReturnType<typeof startStack>> | undefined;
 let web: ChildService | undefined;
 let stopping = false;
+const fnEnv = await devFunctionsEnv().catch((e) => {
+  console.error(`supabase/functions/.env: ${(e as Error).message}`);
+  Deno.exit(1);
+});
 
 async function shutdown(code: number) {
   if (stopping) return;
@@ -57,6 +66,7 @@ try {
     port: API_PORT,
     stateDir: STATE_DIR,
     mailPorts: { web: MAIL_PORT, smtp: SMTP_PORT },
+    functionsEnv: fnEnv.env,
   });
   await writeEnvFile(ENV_FILE, stack.env);
   if (!(await portIsFree(WEB_PORT))) throw new Error(`port ${WEB_PORT} (dashboard) is taken`);
@@ -93,6 +103,9 @@ Switchboard local stack is up.
   Vault          ${
   stack.vaultSecrets.join(', ')
 } stored: SQL calls ${stack.url}/functions/v1/dispatch via pg_net
+
+Function environment: ${fnEnv.notes.join('; ')}
+${describeProviders(fnEnv.env).map((l) => `  ${l}`).join('\n')}
 ${hasDemoUser ? '\n  Demo login     demo@switchboard.local / switchboard-demo\n' : ''}
 Logs in ${stack.logDir}. Press Ctrl-C to stop.`);
 

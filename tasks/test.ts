@@ -3,13 +3,15 @@
 //
 // Suites: check (deno fmt --check, lint, type check), schema (generated types and the schema map
 // docs/schema.sql are fresh, advisors report no ERROR and no unexplained security WARN), db (pgTAP
-// via pg_prove), and one `deno test` suite per folder in tests/ that holds *.test.ts files (stack,
-// functions, e2e). A test that ignores itself counts as failed.
+// via pg_prove), one `deno test` suite per folder in tests/ that holds *.test.ts files (stack,
+// functions, e2e), and deploy (`deno task deploy:check`, reusing this run's fresh cluster for the
+// migrations check). A test that ignores itself counts as failed.
 import { throwawayCluster } from '../stack/cluster.ts';
 import { advisors, generateTypes, ROOT, TYPES_FILE } from '../stack/database.ts';
 import { type Cluster, DB_PASSWORD, psql } from '../stack/postgres.ts';
 import { startStack } from '../stack/stack.ts';
 import { generateSchemaMap, SCHEMA_FILE } from './schema_map.ts';
+import { deployCheck } from './deploy_check.ts';
 
 interface SuiteResult {
   name: string;
@@ -19,7 +21,7 @@ interface SuiteResult {
 }
 
 const DENO_SUITES = ['stack', 'functions', 'e2e'];
-const ALL = ['check', 'schema', 'db', ...DENO_SUITES];
+const ALL = ['check', 'schema', 'deploy', 'db', ...DENO_SUITES];
 
 const requested = Deno.args.length ? Deno.args : ALL;
 for (const s of requested) {
@@ -132,6 +134,19 @@ async function checkSuite(): Promise<SuiteResult> {
         `${label} failed:`,
         ...plain.filter((l) => !/^(Check|Download|Initialize) /.test(l)).slice(0, 30),
       );
+    }
+  }
+  return r;
+}
+
+/** deploy:check's checks, one result each; migrations were applied to this run's fresh cluster. */
+async function deploySuite(applied: string): Promise<SuiteResult> {
+  const r: SuiteResult = { name: 'deploy', passed: 0, failed: 0, notes: [] };
+  for (const c of await deployCheck({ migrations: { applied } })) {
+    if (c.ok) r.passed++;
+    else {
+      r.failed++;
+      r.notes.push(`${c.name}:`, ...c.lines);
     }
   }
   return r;
@@ -287,6 +302,7 @@ try {
       if (name === 'check') r = await checkSuite();
       else if (name === 'schema') r = await schemaSuite(db.cluster);
       else if (name === 'db') r = await dbSuite(db.cluster);
+      else if (name === 'deploy') r = await deploySuite(db.applied);
       else r = await denoSuite(name, env);
     } catch (e) {
       r = { name, passed: 0, failed: 1, notes: [`suite crashed: ${(e as Error).message}`] };

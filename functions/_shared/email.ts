@@ -28,6 +28,22 @@ export type EmailSender = (m: OutboundEmail) => Promise<EmailResult>;
 
 const transports = new Map<string, ReturnType<typeof nodemailer.createTransport>>();
 
+/**
+ * Hosted Supabase refuses outbound connections to ports 25 and 587 (supabase.com/docs/guides/
+ * functions/limits), so an SMTP URL aimed at them would work locally and never on a project.
+ * nodemailer's default port is 587 for smtp:// and 465 for smtps://.
+ */
+export function blockedSmtpPort(smtpUrl: string): number | null {
+  let u: URL;
+  try {
+    u = new URL(smtpUrl);
+  } catch {
+    return null; // nodemailer reports a malformed URL itself
+  }
+  const port = u.port ? Number(u.port) : u.protocol === 'smtps:' ? 465 : 587;
+  return port === 25 || port === 587 ? port : null;
+}
+
 export function emailSender(env: Env): EmailSender {
   if (env.EMAIL_PROVIDER === 'resend') {
     return async (m) => {
@@ -70,6 +86,20 @@ export function emailSender(env: Env): EmailSender {
     };
   }
   if (env.EMAIL_PROVIDER === 'smtp') {
+    const blocked = blockedSmtpPort(env.SMTP_URL!);
+    if (blocked) {
+      console.error(
+        `[email] SMTP_URL uses port ${blocked}, which hosted Supabase blocks: use smtps:// on 465`,
+      );
+      return () =>
+        Promise.reject(
+          new EmailError(
+            `SMTP port ${blocked} is blocked on Supabase Edge Functions; use port 465 (smtps://)`,
+            'smtp_port_blocked',
+            true,
+          ),
+        );
+    }
     return async (m) => {
       let t = transports.get(env.SMTP_URL!);
       if (!t) {

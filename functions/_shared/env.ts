@@ -1,5 +1,6 @@
-// The function environment (ARCHITECTURE.md "Configuration"), validated once with zod so a
-// missing or malformed value is a clear error naming the variable, not a crash deep in a send.
+// The function environment (each variable documented in supabase/functions/.env.example),
+// validated once with zod so a missing or malformed value is a clear error naming the variable,
+// not a crash deep in a send.
 import { z } from 'zod';
 
 const url = z.string().url();
