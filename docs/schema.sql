@@ -25,6 +25,37 @@ GRANT USAGE ON SCHEMA public TO authenticated;
 GRANT USAGE ON SCHEMA public TO service_role;
 
 -- =================================================================================================
+-- Table private.ai_models
+-- =================================================================================================
+
+CREATE TABLE private.ai_models (
+    provider text NOT NULL,
+    model text NOT NULL,
+    CONSTRAINT ai_models_model_check CHECK ((model ~ '^[a-z0-9][a-z0-9.-]{1,80}$'::text)),
+    CONSTRAINT ai_models_provider_check CHECK ((provider = ANY (ARRAY['anthropic'::text, 'gemini'::text])))
+);
+
+COMMENT ON TABLE private.ai_models IS 'The AI models a tenant may choose for auto-replies, per provider (tenants.auto_reply_model).';
+
+ALTER TABLE ONLY private.ai_models
+    ADD CONSTRAINT ai_models_pkey PRIMARY KEY (provider, model);
+
+GRANT SELECT ON TABLE private.ai_models TO service_role;
+
+CREATE FUNCTION public.ai_models() RETURNS TABLE(provider text, model text)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+  select a.provider, a.model from private.ai_models a order by a.provider, a.model
+$$;
+
+COMMENT ON FUNCTION public.ai_models() IS 'The AI models a tenant may choose, per provider.';
+
+REVOKE ALL ON FUNCTION public.ai_models() FROM PUBLIC;
+GRANT ALL ON FUNCTION public.ai_models() TO authenticated;
+GRANT ALL ON FUNCTION public.ai_models() TO service_role;
+
+-- =================================================================================================
 -- Table private.form_submissions
 -- =================================================================================================
 
@@ -79,6 +110,37 @@ end;
 $$;
 
 -- =================================================================================================
+-- Table private.number_prefixes
+-- =================================================================================================
+
+CREATE TABLE private.number_prefixes (
+    prefix text NOT NULL,
+    number_type text NOT NULL,
+    note text DEFAULT ''::text NOT NULL,
+    CONSTRAINT number_prefixes_number_type_check CHECK ((number_type = ANY (ARRAY['premium_rate'::text, 'satellite'::text, 'international_network'::text]))),
+    CONSTRAINT number_prefixes_prefix_check CHECK ((prefix ~ '^\+[1-9][0-9]{0,9}$'::text))
+);
+
+COMMENT ON TABLE private.number_prefixes IS 'Special number ranges by E.164 prefix (premium_rate, satellite, international_network); sends to premium_rate are always blocked.';
+
+ALTER TABLE ONLY private.number_prefixes
+    ADD CONSTRAINT number_prefixes_pkey PRIMARY KEY (prefix);
+
+GRANT SELECT ON TABLE private.number_prefixes TO service_role;
+
+CREATE FUNCTION private.number_type(p_e164 text) RETURNS text
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+  select coalesce((
+    select p.number_type from private.number_prefixes p
+    where p_e164 like p.prefix || '%'
+    order by length(p.prefix) desc
+    limit 1
+  ), 'standard')
+$$;
+
+-- =================================================================================================
 -- Table private.send_attempts
 -- =================================================================================================
 
@@ -116,7 +178,7 @@ CREATE TABLE private.settings (
     updated_at timestamp with time zone DEFAULT now() NOT NULL
 );
 
-COMMENT ON TABLE private.settings IS 'Server-side configuration read by SQL jobs (dispatch_url, dispatch_token); never exposed to the API.';
+COMMENT ON TABLE private.settings IS 'Server-side configuration read by SQL (dispatch_parallel, auto_reply_debounce_ms, ...); never exposed to the API. Secrets belong in Vault.';
 
 ALTER TABLE ONLY private.settings
     ADD CONSTRAINT settings_pkey PRIMARY KEY (key);
@@ -163,6 +225,20 @@ ALTER TABLE ONLY private.tenant_credentials
 CREATE INDEX tenant_credentials_account_sid_idx ON private.tenant_credentials USING btree (account_sid);
 
 CREATE TRIGGER tenant_credentials_touch BEFORE UPDATE ON private.tenant_credentials FOR EACH ROW EXECUTE FUNCTION private.touch_updated_at();
+
+CREATE FUNCTION private.message_sends_through(p_tenant_id uuid, p_account_sid text, p_platform_account_sid text) RETURNS boolean
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+  select case private.tenant_sending_mode(p_tenant_id)
+    when 'own_account' then exists (
+      select 1 from private.tenant_credentials c
+      where c.tenant_id = p_tenant_id and c.account_sid = p_account_sid)
+    when 'platform' then p_platform_account_sid is not null
+      and p_account_sid = p_platform_account_sid
+    else false
+  end
+$$;
 
 CREATE FUNCTION private.touch_updated_at() RETURNS trigger
     LANGUAGE plpgsql
@@ -663,7 +739,7 @@ ALTER TABLE ONLY public.calls
     ADD CONSTRAINT calls_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY public.calls
-    ADD CONSTRAINT calls_provider_sid_key UNIQUE (provider_sid);
+    ADD CONSTRAINT calls_tenant_provider_sid_key UNIQUE (tenant_id, provider_sid);
 
 ALTER TABLE ONLY public.calls
     ADD CONSTRAINT calls_contact_id_fkey FOREIGN KEY (contact_id) REFERENCES public.contacts(id) ON DELETE SET NULL;
@@ -816,10 +892,12 @@ end;
 $$;
 
 CREATE FUNCTION private.message_block_reason(p_contact public.contacts, p_conversation public.conversations, p_template public.templates, p_channel text, p_kind text, p_at timestamp with time zone) RETURNS text
-    LANGUAGE sql IMMUTABLE
+    LANGUAGE sql STABLE
     AS $$
   select coalesce(
     private.contact_block_reason(p_contact, p_channel, p_kind),
+    private.tenant_send_block_reason(p_contact.tenant_id, p_channel,
+      private.contact_address(p_contact, p_channel)),
     case when p_channel = 'whatsapp'
       then private.whatsapp_block_reason(p_conversation, p_template, p_at) end
   )
@@ -1071,7 +1149,7 @@ ALTER TABLE ONLY public.messages
     ADD CONSTRAINT messages_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY public.messages
-    ADD CONSTRAINT messages_provider_sid_key UNIQUE (provider_sid);
+    ADD CONSTRAINT messages_tenant_provider_sid_key UNIQUE (tenant_id, provider_sid);
 
 ALTER TABLE ONLY public.messages
     ADD CONSTRAINT messages_appointment_id_fkey FOREIGN KEY (appointment_id) REFERENCES public.appointments(id) ON DELETE SET NULL;
@@ -1114,6 +1192,8 @@ CREATE INDEX messages_due_idx ON public.messages USING btree (next_attempt_at) W
 CREATE INDEX messages_email_message_id_idx ON public.messages USING btree (email_message_id) WHERE (email_message_id IS NOT NULL);
 
 CREATE INDEX messages_order_id_idx ON public.messages USING btree (order_id) WHERE (order_id IS NOT NULL);
+
+CREATE INDEX messages_provider_sid_idx ON public.messages USING btree (provider_sid) WHERE (provider_sid IS NOT NULL);
 
 CREATE UNIQUE INDEX messages_reengagement_once_idx ON public.messages USING btree (conversation_id, automation_key) WHERE ((kind = 'reengagement'::text) AND (automation_key IS NOT NULL));
 
@@ -1250,6 +1330,48 @@ COMMENT ON FUNCTION private.apply_enqueue_rules() IS 'BEFORE INSERT trigger on o
 
 REVOKE ALL ON FUNCTION private.apply_enqueue_rules() FROM PUBLIC;
 
+CREATE FUNCTION private.apply_status_callback(p_message_id uuid, p_status text, p_error_code text DEFAULT NULL::text, p_error_message text DEFAULT NULL::text) RETURNS public.messages
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_msg public.messages;
+  v_to text := lower(trim(p_status));
+begin
+  if p_message_id is null then
+    return null;
+  end if;
+  select * into v_msg from public.messages m where m.id = p_message_id for update;
+  if not found then
+    return null;
+  end if;
+
+  if v_msg.direction <> 'outbound' or not (
+    (v_to = 'sent' and v_msg.status in ('sending', 'queued'))
+    or (v_to = 'delivered' and v_msg.status = 'sent')
+    or (v_to = 'read' and v_msg.status in ('sent', 'delivered'))
+    or (v_to in ('undelivered', 'failed') and v_msg.status = 'sent')
+  ) then
+    return v_msg;
+  end if;
+
+  update public.messages m set
+    status = v_to,
+    sent_at = coalesce(m.sent_at, now()),
+    lease_until = null,
+    delivered_at = case when v_to in ('delivered', 'read') then coalesce(m.delivered_at, now())
+      else m.delivered_at end,
+    read_at = case when v_to = 'read' then coalesce(m.read_at, now()) else m.read_at end,
+    failed_at = case when v_to in ('undelivered', 'failed') then coalesce(m.failed_at, now())
+      else m.failed_at end,
+    error_code = coalesce(m.error_code, p_error_code),
+    error_message = coalesce(m.error_message, p_error_message)
+  where m.id = v_msg.id
+  returning * into v_msg;
+  return v_msg;
+end;
+$$;
+
 CREATE FUNCTION private.auto_reply_skip_reason(p_message public.messages) RETURNS text
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO ''
@@ -1284,6 +1406,9 @@ begin
   end if;
   if p_message.auto_submitted then
     return 'auto_submitted';
+  end if;
+  if p_message.kind = 'form' then
+    return 'untrusted_sender';
   end if;
   if v_norm = '' then
     return 'empty';
@@ -1720,6 +1845,17 @@ begin
 end;
 $$;
 
+CREATE FUNCTION private.record_account_status_callback(p_account_sid text, p_platform_account_sid text, p_provider_sid text, p_status text, p_error_code text DEFAULT NULL::text, p_error_message text DEFAULT NULL::text) RETURNS public.messages
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+  select private.apply_status_callback((
+    select m.id from public.messages m
+    where m.provider_sid = p_provider_sid and m.direction = 'outbound'
+      and private.message_sends_through(m.tenant_id, p_account_sid, p_platform_account_sid)
+    order by m.created_at limit 1), p_status, p_error_code, p_error_message)
+$$;
+
 CREATE FUNCTION private.record_send_result(p_message_id uuid, p_provider_sid text, p_error_code text DEFAULT NULL::text, p_error_message text DEFAULT NULL::text, p_permanent boolean DEFAULT false, p_segments integer DEFAULT NULL::integer, p_from_address text DEFAULT NULL::text, p_attempt integer DEFAULT NULL::integer) RETURNS public.messages
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
@@ -1785,45 +1921,13 @@ end;
 $$;
 
 CREATE FUNCTION private.record_status_callback(p_provider_sid text, p_status text, p_error_code text DEFAULT NULL::text, p_error_message text DEFAULT NULL::text) RETURNS public.messages
-    LANGUAGE plpgsql SECURITY DEFINER
+    LANGUAGE sql SECURITY DEFINER
     SET search_path TO ''
     AS $$
-declare
-  v_msg public.messages;
-  v_to text := lower(trim(p_status));
-begin
-  if p_provider_sid is null then
-    return null;
-  end if;
-  select * into v_msg from public.messages m where m.provider_sid = p_provider_sid for update;
-  if not found then
-    return null;
-  end if;
-
-  if v_msg.direction <> 'outbound' or not (
-    (v_to = 'sent' and v_msg.status in ('sending', 'queued'))
-    or (v_to = 'delivered' and v_msg.status = 'sent')
-    or (v_to = 'read' and v_msg.status in ('sent', 'delivered'))
-    or (v_to in ('undelivered', 'failed') and v_msg.status = 'sent')
-  ) then
-    return v_msg;
-  end if;
-
-  update public.messages m set
-    status = v_to,
-    sent_at = coalesce(m.sent_at, now()),
-    lease_until = null,
-    delivered_at = case when v_to in ('delivered', 'read') then coalesce(m.delivered_at, now())
-      else m.delivered_at end,
-    read_at = case when v_to = 'read' then coalesce(m.read_at, now()) else m.read_at end,
-    failed_at = case when v_to in ('undelivered', 'failed') then coalesce(m.failed_at, now())
-      else m.failed_at end,
-    error_code = coalesce(m.error_code, p_error_code),
-    error_message = coalesce(m.error_message, p_error_message)
-  where m.id = v_msg.id
-  returning * into v_msg;
-  return v_msg;
-end;
+  select private.apply_status_callback((
+    select m.id from public.messages m
+    where m.provider_sid = p_provider_sid and m.direction = 'outbound'
+    order by m.created_at limit 1), p_status, p_error_code, p_error_message)
 $$;
 
 CREATE FUNCTION private.refuse_message_status() RETURNS trigger
@@ -2053,8 +2157,6 @@ ALTER TABLE public.phone_numbers ENABLE ROW LEVEL SECURITY;
 
 CREATE POLICY "Members can read their tenant's numbers" ON public.phone_numbers FOR SELECT TO authenticated USING ((tenant_id = ANY (ARRAY( SELECT private.member_tenant_ids() AS member_tenant_ids))));
 
-CREATE POLICY "Owners can add numbers to their tenant" ON public.phone_numbers FOR INSERT TO authenticated WITH CHECK ((tenant_id = ANY (ARRAY( SELECT private.member_tenant_ids('owner'::text) AS member_tenant_ids))));
-
 CREATE POLICY "Owners can change their tenant's numbers" ON public.phone_numbers FOR UPDATE TO authenticated USING ((tenant_id = ANY (ARRAY( SELECT private.member_tenant_ids('owner'::text) AS member_tenant_ids)))) WITH CHECK ((tenant_id = ANY (ARRAY( SELECT private.member_tenant_ids('owner'::text) AS member_tenant_ids))));
 
 CREATE POLICY "Owners can remove their tenant's numbers" ON public.phone_numbers FOR DELETE TO authenticated USING ((tenant_id = ANY (ARRAY( SELECT private.member_tenant_ids('owner'::text) AS member_tenant_ids))));
@@ -2064,23 +2166,11 @@ CREATE TRIGGER phone_numbers_keep_tenant_id BEFORE UPDATE OF tenant_id ON public
 GRANT ALL ON TABLE public.phone_numbers TO service_role;
 GRANT SELECT,DELETE ON TABLE public.phone_numbers TO authenticated;
 
-GRANT INSERT(tenant_id) ON TABLE public.phone_numbers TO authenticated;
+GRANT UPDATE(friendly_name) ON TABLE public.phone_numbers TO authenticated;
 
-GRANT INSERT(e164),UPDATE(e164) ON TABLE public.phone_numbers TO authenticated;
+GRANT UPDATE(whatsapp) ON TABLE public.phone_numbers TO authenticated;
 
-GRANT INSERT(twilio_sid),UPDATE(twilio_sid) ON TABLE public.phone_numbers TO authenticated;
-
-GRANT INSERT(friendly_name),UPDATE(friendly_name) ON TABLE public.phone_numbers TO authenticated;
-
-GRANT INSERT(sms),UPDATE(sms) ON TABLE public.phone_numbers TO authenticated;
-
-GRANT INSERT(mms),UPDATE(mms) ON TABLE public.phone_numbers TO authenticated;
-
-GRANT INSERT(whatsapp),UPDATE(whatsapp) ON TABLE public.phone_numbers TO authenticated;
-
-GRANT INSERT(voice),UPDATE(voice) ON TABLE public.phone_numbers TO authenticated;
-
-GRANT INSERT(rotation_enabled),UPDATE(rotation_enabled) ON TABLE public.phone_numbers TO authenticated;
+GRANT UPDATE(rotation_enabled) ON TABLE public.phone_numbers TO authenticated;
 
 -- =================================================================================================
 -- Table public.templates
@@ -2273,6 +2363,163 @@ COMMENT ON FUNCTION private.validate_template() IS 'BEFORE INSERT/UPDATE trigger
 REVOKE ALL ON FUNCTION private.validate_template() FROM PUBLIC;
 
 -- =================================================================================================
+-- Table public.tenant_email_domains
+-- =================================================================================================
+
+CREATE TABLE public.tenant_email_domains (
+    tenant_id uuid NOT NULL,
+    domain text NOT NULL,
+    verified_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT tenant_email_domains_domain_check CHECK ((domain ~ '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$'::text))
+);
+
+COMMENT ON TABLE public.tenant_email_domains IS 'Sender domains a business asked for; verified_at is set by the service role once the domain''s DNS is checked. email_from must use a verified one.';
+
+ALTER TABLE ONLY public.tenant_email_domains
+    ADD CONSTRAINT tenant_email_domains_pkey PRIMARY KEY (tenant_id, domain);
+
+ALTER TABLE ONLY public.tenant_email_domains
+    ADD CONSTRAINT tenant_email_domains_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;
+
+CREATE UNIQUE INDEX tenant_email_domains_verified_key ON public.tenant_email_domains USING btree (domain) WHERE (verified_at IS NOT NULL);
+
+ALTER TABLE public.tenant_email_domains ENABLE ROW LEVEL SECURITY;
+
+CREATE POLICY "Members can read their tenant's email domains" ON public.tenant_email_domains FOR SELECT TO authenticated USING ((tenant_id = ANY (ARRAY( SELECT private.member_tenant_ids() AS member_tenant_ids))));
+
+CREATE POLICY "Owners can ask for an email domain" ON public.tenant_email_domains FOR INSERT TO authenticated WITH CHECK ((tenant_id = ANY (ARRAY( SELECT private.member_tenant_ids('owner'::text) AS member_tenant_ids))));
+
+CREATE POLICY "Owners can remove an email domain" ON public.tenant_email_domains FOR DELETE TO authenticated USING ((tenant_id = ANY (ARRAY( SELECT private.member_tenant_ids('owner'::text) AS member_tenant_ids))));
+
+CREATE TRIGGER tenant_email_domains_keep_tenant_id BEFORE UPDATE ON public.tenant_email_domains FOR EACH ROW EXECUTE FUNCTION private.keep_tenant_id();
+
+GRANT ALL ON TABLE public.tenant_email_domains TO service_role;
+GRANT SELECT,DELETE ON TABLE public.tenant_email_domains TO authenticated;
+
+GRANT INSERT(tenant_id) ON TABLE public.tenant_email_domains TO authenticated;
+
+GRANT INSERT(domain) ON TABLE public.tenant_email_domains TO authenticated;
+
+-- =================================================================================================
+-- Table public.tenant_invitations
+-- =================================================================================================
+
+CREATE TABLE public.tenant_invitations (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    tenant_id uuid NOT NULL,
+    email text NOT NULL,
+    role text NOT NULL,
+    invited_by uuid,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    sent_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone DEFAULT (now() + '7 days'::interval) NOT NULL,
+    accepted_at timestamp with time zone,
+    accepted_by uuid,
+    revoked_at timestamp with time zone,
+    CONSTRAINT tenant_invitations_check CHECK (((accepted_at IS NULL) OR (revoked_at IS NULL))),
+    CONSTRAINT tenant_invitations_email_check CHECK (((email = lower(email)) AND (length(email) <= 255) AND (email ~ '^[a-z0-9.!#$%&''*+/=?^_`{|}~-]+@[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$'::text))),
+    CONSTRAINT tenant_invitations_role_check CHECK ((role = ANY (ARRAY['owner'::text, 'agent'::text])))
+);
+
+COMMENT ON TABLE public.tenant_invitations IS 'Invitations to join a tenant, by email. Owners see their tenant''s; the invitee sees those to their confirmed address. Written only through invite_member, revoke_invitation and accept_invitation.';
+
+ALTER TABLE ONLY public.tenant_invitations
+    ADD CONSTRAINT tenant_invitations_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.tenant_invitations
+    ADD CONSTRAINT tenant_invitations_accepted_by_fkey FOREIGN KEY (accepted_by) REFERENCES auth.users(id) ON DELETE SET NULL;
+
+ALTER TABLE ONLY public.tenant_invitations
+    ADD CONSTRAINT tenant_invitations_invited_by_fkey FOREIGN KEY (invited_by) REFERENCES auth.users(id) ON DELETE SET NULL;
+
+ALTER TABLE ONLY public.tenant_invitations
+    ADD CONSTRAINT tenant_invitations_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;
+
+CREATE INDEX tenant_invitations_email_idx ON public.tenant_invitations USING btree (email) WHERE ((accepted_at IS NULL) AND (revoked_at IS NULL));
+
+CREATE UNIQUE INDEX tenant_invitations_open_key ON public.tenant_invitations USING btree (tenant_id, email) WHERE ((accepted_at IS NULL) AND (revoked_at IS NULL));
+
+ALTER TABLE public.tenant_invitations ENABLE ROW LEVEL SECURITY;
+
+CREATE POLICY tenant_invitations_select ON public.tenant_invitations FOR SELECT TO authenticated USING ((private.is_owner(tenant_id) OR (email = ( SELECT private.confirmed_email() AS confirmed_email))));
+
+CREATE TRIGGER tenant_invitations_keep_tenant_id BEFORE UPDATE OF tenant_id ON public.tenant_invitations FOR EACH ROW EXECUTE FUNCTION private.keep_tenant_id();
+
+GRANT ALL ON TABLE public.tenant_invitations TO service_role;
+GRANT SELECT ON TABLE public.tenant_invitations TO authenticated;
+
+CREATE FUNCTION public.invite_member(p_tenant_id uuid, p_email text, p_role text) RETURNS public.tenant_invitations
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $_$
+declare
+  v_email text := lower(trim(coalesce(p_email, '')));
+  v_inv public.tenant_invitations;
+  v_sent integer;
+begin
+  perform private.require_owner(p_tenant_id);
+  perform private.require_role(p_role);
+  if v_email !~ '^[a-z0-9.!#$%&''*+/=?^_`{|}~-]+@[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$'
+     or length(v_email) > 255 then
+    raise exception 'invalid email address: %', p_email using errcode = '22023';
+  end if;
+  -- The owner already sees the team's addresses (list_members); nothing about other accounts.
+  if exists (select 1 from public.tenant_members m join auth.users u on u.id = m.user_id
+             where m.tenant_id = p_tenant_id and lower(u.email) = v_email) then
+    raise exception '% is already a member of this tenant', v_email using errcode = '23505';
+  end if;
+  -- Invitation mails go to any address: cap them so a business cannot be used to spam.
+  select count(*) into v_sent from public.tenant_invitations i
+  where i.tenant_id = p_tenant_id and i.sent_at > now() - interval '1 hour';
+  if v_sent >= 20 then
+    raise exception 'too many invitations sent in the last hour; try again later'
+      using errcode = 'PT429';
+  end if;
+  update public.tenant_invitations i
+  set role = p_role, invited_by = (select auth.uid()), sent_at = now(),
+    expires_at = now() + interval '7 days'
+  where i.tenant_id = p_tenant_id and i.email = v_email
+    and i.accepted_at is null and i.revoked_at is null
+    and i.sent_at < now() - interval '1 minute'
+  returning * into v_inv;
+  if v_inv.id is null and exists (select 1 from public.tenant_invitations i
+      where i.tenant_id = p_tenant_id and i.email = v_email
+        and i.accepted_at is null and i.revoked_at is null) then
+    raise exception 'an invitation to % was sent less than a minute ago', v_email
+      using errcode = 'PT429';
+  end if;
+  if v_inv.id is null then
+    insert into public.tenant_invitations (tenant_id, email, role, invited_by)
+    values (p_tenant_id, v_email, p_role, (select auth.uid()))
+    returning * into v_inv;
+  end if;
+  return v_inv;
+end;
+$_$;
+
+CREATE FUNCTION public.revoke_invitation(p_invitation_id uuid) RETURNS public.tenant_invitations
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_inv public.tenant_invitations;
+begin
+  select * into v_inv from public.tenant_invitations i where i.id = p_invitation_id;
+  -- Unknown and foreign invitations look the same to the caller.
+  if v_inv.id is null or not private.is_owner(v_inv.tenant_id) then
+    perform private.require_owner(coalesce(v_inv.tenant_id, gen_random_uuid()));
+  end if;
+  if v_inv.accepted_at is not null or v_inv.revoked_at is not null then
+    raise exception 'this invitation is no longer open' using errcode = 'P0002';
+  end if;
+  update public.tenant_invitations i set revoked_at = now() where i.id = p_invitation_id
+  returning * into v_inv;
+  return v_inv;
+end;
+$$;
+
+-- =================================================================================================
 -- Table public.tenant_members
 -- =================================================================================================
 
@@ -2374,30 +2621,40 @@ CREATE FUNCTION private.member_tenant_ids(p_role text DEFAULT NULL::text) RETURN
     and (p_role is null or m.role = p_role)
 $$;
 
-CREATE FUNCTION public.add_member(p_tenant_id uuid, p_email text, p_role text) RETURNS public.tenant_members
+CREATE FUNCTION public.accept_invitation(p_invitation_id uuid) RETURNS public.tenant_members
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
 declare
-  v_user uuid;
+  v_user uuid := (select auth.uid());
+  v_email text := private.confirmed_email();
+  v_inv public.tenant_invitations;
   v_member public.tenant_members;
 begin
-  perform private.require_owner(p_tenant_id);
-  perform private.require_role(p_role);
-  select u.id into v_user from auth.users u
-  where lower(u.email) = lower(trim(p_email)) and u.deleted_at is null
-  order by u.created_at limit 1;
   if v_user is null then
-    raise exception 'no user with email %: they need to sign up first', p_email
+    raise exception 'sign in to accept an invitation' using errcode = '42501';
+  end if;
+  select * into v_inv from public.tenant_invitations i where i.id = p_invitation_id for update;
+  -- Someone else's invitation answers as a missing one: the id alone grants nothing.
+  if v_inv.id is null or v_email is null or v_inv.email <> v_email
+     or v_inv.accepted_at is not null or v_inv.revoked_at is not null then
+    raise exception 'no open invitation for your address with this link' using errcode = 'P0002',
+      hint = 'Sign in with the address the invitation was sent to; owners can send a new one.';
+  end if;
+  if v_inv.expires_at < now() then
+    raise exception 'this invitation has expired; ask an owner to send a new one'
       using errcode = 'P0002';
   end if;
-  begin
-    insert into public.tenant_members (tenant_id, user_id, role)
-    values (p_tenant_id, v_user, p_role) returning * into v_member;
-  exception when unique_violation then
-    raise exception '% is already a member of this tenant', p_email
-      using errcode = '23505', hint = 'Use change_member_role to change their role.';
-  end;
+  insert into public.tenant_members (tenant_id, user_id, role)
+  values (v_inv.tenant_id, v_user, v_inv.role)
+  on conflict do nothing
+  returning * into v_member;
+  if v_member.user_id is null then
+    select * into v_member from public.tenant_members m
+    where m.tenant_id = v_inv.tenant_id and m.user_id = v_user;
+  end if;
+  update public.tenant_invitations i set accepted_at = now(), accepted_by = v_user
+  where i.id = v_inv.id;
   return v_member;
 end;
 $$;
@@ -2485,7 +2742,12 @@ CREATE TABLE public.tenants (
     holding_message text,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    platform_provisioned boolean DEFAULT true NOT NULL,
+    allowed_country_codes text[] DEFAULT '{1}'::text[] NOT NULL,
+    allowed_number_types text[] DEFAULT '{}'::text[] NOT NULL,
     CONSTRAINT tenants_ai_pause_minutes_check CHECK (((ai_pause_minutes >= 0) AND (ai_pause_minutes <= 10080))),
+    CONSTRAINT tenants_allowed_country_codes_check CHECK ((((cardinality(allowed_country_codes) >= 1) AND (cardinality(allowed_country_codes) <= 50)) AND (array_to_string(allowed_country_codes, ','::text) ~ '^[1-9][0-9]{0,2}(,[1-9][0-9]{0,2})*$'::text))),
+    CONSTRAINT tenants_allowed_number_types_check CHECK ((allowed_number_types <@ ARRAY['satellite'::text, 'international_network'::text])),
     CONSTRAINT tenants_auto_reply_cap_per_hour_check CHECK (((auto_reply_cap_per_hour >= 0) AND (auto_reply_cap_per_hour <= 100))),
     CONSTRAINT tenants_auto_reply_hours_check CHECK ((auto_reply_hours = ANY (ARRAY['always'::text, 'outside_hours'::text, 'within_hours'::text]))),
     CONSTRAINT tenants_auto_reply_provider_check CHECK ((auto_reply_provider = ANY (ARRAY['anthropic'::text, 'gemini'::text]))),
@@ -2498,11 +2760,22 @@ CREATE TABLE public.tenants (
 
 COMMENT ON TABLE public.tenants IS 'A business using Switchboard, with its messaging and auto-reply settings.';
 
+COMMENT ON COLUMN public.tenants.platform_provisioned IS 'Set by an operator (service role only): the business may send through the platform''s Twilio account when it has none of its own.';
+
+COMMENT ON COLUMN public.tenants.allowed_country_codes IS 'Country calling codes (without +) SMS/WhatsApp may go to; set by an operator (service role only).';
+
+COMMENT ON COLUMN public.tenants.allowed_number_types IS 'Special number types besides ordinary ones that may be sent to (satellite, international_network); premium-rate numbers never are. Service role only.';
+
 ALTER TABLE ONLY public.tenants
     ADD CONSTRAINT tenants_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY public.tenants
     ADD CONSTRAINT tenants_slug_key UNIQUE (slug);
+
+ALTER TABLE ONLY public.tenants
+    ADD CONSTRAINT tenants_auto_reply_model_allowed FOREIGN KEY (auto_reply_provider, auto_reply_model) REFERENCES private.ai_models(provider, model) ON UPDATE CASCADE;
+
+CREATE INDEX tenants_auto_reply_model_idx ON public.tenants USING btree (auto_reply_provider, auto_reply_model) WHERE (auto_reply_model IS NOT NULL);
 
 ALTER TABLE public.tenants ENABLE ROW LEVEL SECURITY;
 
@@ -2512,9 +2785,13 @@ CREATE POLICY "Owners can change their tenant's settings" ON public.tenants FOR 
 
 CREATE POLICY "Owners can delete their tenant" ON public.tenants FOR DELETE TO authenticated USING ((id = ANY (ARRAY( SELECT private.member_tenant_ids('owner'::text) AS member_tenant_ids))));
 
+CREATE TRIGGER tenants_check_email_from BEFORE INSERT OR UPDATE OF email_from, name ON public.tenants FOR EACH ROW WHEN ((new.email_from IS NOT NULL)) EXECUTE FUNCTION private.check_email_from();
+
 CREATE TRIGGER tenants_create_send_counter AFTER INSERT ON public.tenants FOR EACH ROW EXECUTE FUNCTION private.create_tenant_send_counter();
 
 CREATE TRIGGER tenants_install_defaults AFTER INSERT ON public.tenants FOR EACH ROW EXECUTE FUNCTION private.tenant_defaults();
+
+CREATE TRIGGER tenants_self_serve_defaults BEFORE INSERT ON public.tenants FOR EACH ROW EXECUTE FUNCTION private.self_serve_tenant_defaults();
 
 CREATE TRIGGER tenants_touch BEFORE UPDATE ON public.tenants FOR EACH ROW EXECUTE FUNCTION private.touch_updated_at();
 
@@ -2534,10 +2811,6 @@ GRANT UPDATE(quiet_hours_end) ON TABLE public.tenants TO authenticated;
 GRANT UPDATE(business_hours) ON TABLE public.tenants TO authenticated;
 
 GRANT UPDATE(help_text) ON TABLE public.tenants TO authenticated;
-
-GRANT UPDATE(send_rate_per_minute) ON TABLE public.tenants TO authenticated;
-
-GRANT UPDATE(messaging_service_sid) ON TABLE public.tenants TO authenticated;
 
 GRANT UPDATE(email_from) ON TABLE public.tenants TO authenticated;
 
@@ -2561,6 +2834,33 @@ GRANT UPDATE(ai_pause_minutes) ON TABLE public.tenants TO authenticated;
 
 GRANT UPDATE(holding_message) ON TABLE public.tenants TO authenticated;
 
+CREATE FUNCTION private.check_email_from() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  v_reason text;
+begin
+  if current_user not in ('authenticated', 'anon') then
+    return new;
+  end if;
+  v_reason := private.email_from_block_reason(new, new.email_from);
+  if v_reason is not null then
+    raise exception 'email_from % is not allowed: %', new.email_from, v_reason
+      using errcode = '23514',
+        hint = case v_reason
+          when 'domain_not_verified' then 'Add the domain under Channels and have it verified first, or leave the sender empty to use the platform address.'
+          when 'display_name_not_business' then 'The platform address may only be used with the business name as display name.'
+          else 'Use "Name <address@domain>" or a bare address.' end;
+  end if;
+  return new;
+end;
+$$;
+
+COMMENT ON FUNCTION private.check_email_from() IS 'BEFORE INSERT/UPDATE OF email_from, name on tenants: refuses a sender the business has not verified.';
+
+REVOKE ALL ON FUNCTION private.check_email_from() FROM PUBLIC;
+
 CREATE FUNCTION private.create_tenant_send_counter() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
@@ -2574,6 +2874,55 @@ $$;
 COMMENT ON FUNCTION private.create_tenant_send_counter() IS 'AFTER INSERT trigger on public.tenants: creates the tenant''s send-rate counter row.';
 
 REVOKE ALL ON FUNCTION private.create_tenant_send_counter() FROM PUBLIC;
+
+CREATE FUNCTION private.email_from_block_reason(p_tenant public.tenants, p_from text) RETURNS text
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $_$
+declare
+  v_addr text := private.email_address(p_from);
+  v_name text := nullif(trim(both ' "' from (regexp_match(coalesce(p_from, ''), '^([^<]*)<'))[1]), '');
+  v_platform text;
+begin
+  if p_from is null then
+    return null;
+  end if;
+  if v_addr is null or v_addr !~ '^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$' then
+    return 'invalid_address';
+  end if;
+  if exists (select 1 from public.tenant_email_domains d
+             where d.tenant_id = p_tenant.id and d.verified_at is not null
+               and d.domain = split_part(v_addr, '@', 2)) then
+    return null;
+  end if;
+  select s.value into v_platform from private.settings s where s.key = 'platform_email_address';
+  if v_platform is not null and v_addr = lower(v_platform) then
+    if v_name is distinct from p_tenant.name then
+      return 'display_name_not_business';
+    end if;
+    return null;
+  end if;
+  return 'domain_not_verified';
+end;
+$_$;
+
+CREATE FUNCTION private.self_serve_tenant_defaults() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+begin
+  if (select auth.uid()) is not null and coalesce((select auth.role()), '') <> 'service_role' then
+    new.platform_provisioned := false;
+    new.messaging_service_sid := null;
+    new.send_rate_per_minute := 60;
+  end if;
+  return new;
+end;
+$$;
+
+COMMENT ON FUNCTION private.self_serve_tenant_defaults() IS 'BEFORE INSERT on tenants: a business created for a signed-in user (sign-up) is not provisioned on the platform account and gets the default caps.';
+
+REVOKE ALL ON FUNCTION private.self_serve_tenant_defaults() FROM PUBLIC;
 
 CREATE FUNCTION private.tenant_defaults() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
@@ -2659,6 +3008,11 @@ $_$;
 -- =================================================================================================
 -- Functions in private that span several tables (or none)
 -- =================================================================================================
+
+COMMENT ON FUNCTION private.apply_status_callback(p_message_id uuid, p_status text, p_error_code text, p_error_message text) IS 'Moves one outbound message forward only (sent -> delivered -> read; sent -> undelivered/failed), keeps the first error; anything else changes nothing and returns the row.';
+
+REVOKE ALL ON FUNCTION private.apply_status_callback(p_message_id uuid, p_status text, p_error_code text, p_error_message text) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.apply_status_callback(p_message_id uuid, p_status text, p_error_code text, p_error_message text) TO service_role;
 
 COMMENT ON FUNCTION private.assert_template_variables(p_text text) IS 'Raises 22023 "unknown template variable {x}; allowed: ..." when a text uses a variable outside private.template_variable_names().';
 
@@ -2836,7 +3190,7 @@ CREATE FUNCTION private.auto_reply_context(p_message_id uuid) RETURNS jsonb
   where m.id = p_message_id
 $$;
 
-COMMENT ON FUNCTION private.auto_reply_skip_reason(p_message public.messages) IS 'Why an inbound message gets no AI auto-reply, null when it gets one: disabled, conversation_spam, ai_paused, needs_human, keyword, auto_submitted, empty, repeated_text, echo, contact_blocked, within_hours/outside_hours, cap.';
+COMMENT ON FUNCTION private.auto_reply_skip_reason(p_message public.messages) IS 'Why an inbound message gets no AI auto-reply, null when it gets one: disabled, conversation_spam, ai_paused, needs_human, keyword, auto_submitted, untrusted_sender (a contact-form post), empty, repeated_text, echo, contact_blocked, within_hours/outside_hours, cap.';
 
 REVOKE ALL ON FUNCTION private.auto_reply_skip_reason(p_message public.messages) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.auto_reply_skip_reason(p_message public.messages) TO service_role;
@@ -2864,6 +3218,13 @@ CREATE FUNCTION private.block_message(p_reason text, p_channel text) RETURNS tex
       when 'sms' then 'phone number' when 'whatsapp' then 'WhatsApp number' else 'email address' end)
     when 'whatsapp_window_closed' then
       'WhatsApp allows free-form messages only within 24 hours of the customer''s last message; send an approved WhatsApp template instead.'
+    when 'test_mode' then
+      'Test mode: this business has not connected its own Twilio account yet, so SMS and WhatsApp messages are not sent. Connect one under Channels.'
+    when 'country_not_allowed' then
+      'This business may not send to numbers in that country; ask the operator to allow it.'
+    when 'premium_rate_number' then 'Messages to premium-rate numbers are never sent.'
+    when 'number_type_not_allowed' then
+      'This business may not send to satellite or international-network numbers.'
     else p_reason
   end
 $$;
@@ -2925,6 +3286,19 @@ COMMENT ON FUNCTION private.claim_due_messages(p_batch integer, p_lease_seconds 
 
 REVOKE ALL ON FUNCTION private.claim_due_messages(p_batch integer, p_lease_seconds integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.claim_due_messages(p_batch integer, p_lease_seconds integer) TO service_role;
+
+CREATE FUNCTION private.confirmed_email() RETURNS text
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+  select lower(u.email) from auth.users u
+  where u.id = (select auth.uid()) and u.email_confirmed_at is not null
+$$;
+
+COMMENT ON FUNCTION private.confirmed_email() IS 'The signed-in user''s email, lower-cased, if confirmed; otherwise null.';
+
+REVOKE ALL ON FUNCTION private.confirmed_email() FROM PUBLIC;
+GRANT ALL ON FUNCTION private.confirmed_email() TO authenticated;
 
 COMMENT ON FUNCTION private.contact_address(p_contact public.contacts, p_channel text) IS 'The contact''s address on a channel (sms: phone, whatsapp: whatsapp else phone, email: email), or null.';
 
@@ -3027,6 +3401,12 @@ begin
 end;
 $$;
 
+COMMENT ON FUNCTION private.email_from_block_reason(p_tenant public.tenants, p_from text) IS 'Null when the tenant may send as p_from (null, a verified domain of its own, or the platform address with the business name as display name), else invalid_address, domain_not_verified or display_name_not_business.';
+
+REVOKE ALL ON FUNCTION private.email_from_block_reason(p_tenant public.tenants, p_from text) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.email_from_block_reason(p_tenant public.tenants, p_from text) TO authenticated;
+GRANT ALL ON FUNCTION private.email_from_block_reason(p_tenant public.tenants, p_from text) TO service_role;
+
 COMMENT ON FUNCTION private.email_inbound_secret(p_tenant_id uuid) IS 'The tenant''s inbound-email webhook secret, created on first use.';
 
 REVOKE ALL ON FUNCTION private.email_inbound_secret(p_tenant_id uuid) FROM PUBLIC;
@@ -3109,7 +3489,7 @@ CREATE FUNCTION private.is_unsubscribed_error(p_error_code text) RETURNS boolean
   select p_error_code = '21610'
 $$;
 
-COMMENT ON FUNCTION private.kick_dispatch(p_reason text) IS 'Wakes the dispatcher: NOTIFY dispatch with {reason, due, at}; plus pg_net POST to settings.dispatch_url when pg_net exists and rows are due.';
+COMMENT ON FUNCTION private.kick_dispatch(p_reason text) IS 'Wakes the dispatch edge function: net.http_post to Vault project_url + /functions/v1/dispatch with the Vault service_key, body {reason, due, at}; one request per 100 due rows up to dispatch_parallel per transaction; nothing without due rows or secrets. Returns the body plus requests (how many were queued).';
 
 REVOKE ALL ON FUNCTION private.kick_dispatch(p_reason text) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.kick_dispatch(p_reason text) TO service_role;
@@ -3119,39 +3499,63 @@ CREATE FUNCTION private.kick_dispatch(p_reason text DEFAULT 'cron'::text) RETURN
     SET search_path TO ''
     AS $_$
 declare
+  c_rows_per_request constant integer := 100;
+  v_parallel integer;
   v_due integer;
   v_payload jsonb;
   v_url text;
-  v_token text;
+  v_key text;
+  v_wanted integer;
+  v_done integer;
+  v_posted integer := 0;
 begin
-  -- Capped count (at 100): the dispatcher only needs to know there is work, not how much.
+  select case when s.value ~ '^\s*\d{1,3}\s*$' then s.value::integer end into v_parallel
+  from private.settings s where s.key = 'dispatch_parallel';
+  v_parallel := least(greatest(coalesce(v_parallel, 2), 1), 100);
+
+  -- Capped count: enough to size the fan-out, never a scan of the whole backlog.
   select count(*)::integer into v_due
   from (
     select 1 from public.messages m
     where m.status = 'queued' and m.next_attempt_at <= now()
-    limit 100
+    limit v_parallel * c_rows_per_request
   ) due;
-
+  -- Exactly the body the dispatch function accepts (functions/dispatch/handler.ts).
   v_payload := jsonb_build_object('reason', p_reason, 'due', v_due, 'at', now());
-  perform pg_catalog.pg_notify('dispatch', v_payload::text);
 
-  -- Hosted Supabase: wake the edge function over HTTP, but only when there is work (an HTTP
-  -- call every minute for nothing would cost function invocations). The check is for pg_net's
-  -- function itself, and EXECUTE keeps this compilable where pg_net is not installed (the local
-  -- stack).
-  if v_due > 0
-     and to_regprocedure('net.http_post(text, jsonb, jsonb, jsonb, integer)') is not null then
-    select s.value into v_url from private.settings s where s.key = 'dispatch_url';
-    select s.value into v_token from private.settings s where s.key = 'dispatch_token';
-    if v_url is not null then
-      execute 'select net.http_post(url := $1, body := $2, headers := $3, timeout_milliseconds := 5000)'
-        using v_url, v_payload,
-          jsonb_build_object('Content-Type', 'application/json')
-            || case when v_token is null then '{}'::jsonb
-                    else jsonb_build_object('Authorization', 'Bearer ' || v_token) end;
-    end if;
+  -- An HTTP call every minute for nothing would cost function invocations.
+  if v_due > 0 then
+    v_wanted := least(v_parallel, ceil(v_due::numeric / c_rows_per_request)::integer);
+    -- A kick must never make the insert that fired it fail: a missing or broken pg_net or Vault
+    -- is a warning, and whatever this block queued is undone.
+    begin
+      -- What earlier kicks of this transaction queued; Vault is read only when more is wanted.
+      v_done := coalesce(nullif(pg_catalog.current_setting('switchboard.dispatch_requests', true), '')::integer, 0);
+      if v_done < v_wanted then
+        select ds.decrypted_secret into v_url from vault.decrypted_secrets ds where ds.name = 'project_url';
+        select ds.decrypted_secret into v_key from vault.decrypted_secrets ds where ds.name = 'service_key';
+      end if;
+      if v_url is not null and v_key is not null then
+        for i in 1 .. v_wanted - v_done loop
+          perform net.http_post(
+            url := pg_catalog.rtrim(v_url, '/') || '/functions/v1/dispatch',
+            body := v_payload,
+            headers := jsonb_build_object(
+              'Content-Type', 'application/json',
+              'apikey', v_key,
+              'Authorization', 'Bearer ' || v_key),
+            timeout_milliseconds := 5000);
+          v_posted := v_posted + 1;
+        end loop;
+        -- Transaction-local: rolled back with the requests, gone at commit.
+        perform pg_catalog.set_config('switchboard.dispatch_requests', (v_done + v_posted)::text, true);
+      end if;
+    exception when others then
+      v_posted := 0;
+      raise warning 'kick_dispatch: dispatch not called: % (%)', sqlerrm, sqlstate;
+    end;
   end if;
-  return v_payload;
+  return v_payload || jsonb_build_object('requests', v_posted);
 end;
 $_$;
 
@@ -3177,7 +3581,7 @@ REVOKE ALL ON FUNCTION private.member_tenant_ids(p_role text) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.member_tenant_ids(p_role text) TO authenticated;
 GRANT ALL ON FUNCTION private.member_tenant_ids(p_role text) TO service_role;
 
-COMMENT ON FUNCTION private.message_block_reason(p_contact public.contacts, p_conversation public.conversations, p_template public.templates, p_channel text, p_kind text, p_at timestamp with time zone) IS 'Null when the message may be sent at p_at, else the block reason code (contact rules, then the WhatsApp window).';
+COMMENT ON FUNCTION private.message_block_reason(p_contact public.contacts, p_conversation public.conversations, p_template public.templates, p_channel text, p_kind text, p_at timestamp with time zone) IS 'Null when the message may be sent at p_at, else the block reason code (contact rules, then the tenant''s sending policy, then the WhatsApp window).';
 
 REVOKE ALL ON FUNCTION private.message_block_reason(p_contact public.contacts, p_conversation public.conversations, p_template public.templates, p_channel text, p_kind text, p_at timestamp with time zone) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.message_block_reason(p_contact public.contacts, p_conversation public.conversations, p_template public.templates, p_channel text, p_kind text, p_at timestamp with time zone) TO authenticated;
@@ -3202,6 +3606,11 @@ begin
   end;
 end;
 $$;
+
+COMMENT ON FUNCTION private.message_sends_through(p_tenant_id uuid, p_account_sid text, p_platform_account_sid text) IS 'True when the tenant sends SMS/WhatsApp through p_account_sid: its own verified account, or the platform account (p_platform_account_sid) when provisioned without one.';
+
+REVOKE ALL ON FUNCTION private.message_sends_through(p_tenant_id uuid, p_account_sid text, p_platform_account_sid text) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.message_sends_through(p_tenant_id uuid, p_account_sid text, p_platform_account_sid text) TO service_role;
 
 COMMENT ON FUNCTION private.message_status_transition_allowed(p_from text, p_to text) IS 'True when a message may move from p_from to p_to (or stays in the same status).';
 
@@ -3350,6 +3759,11 @@ begin
 end;
 $_$;
 
+COMMENT ON FUNCTION private.number_type(p_e164 text) IS 'premium_rate, satellite or international_network when the number starts with a known prefix, else standard.';
+
+REVOKE ALL ON FUNCTION private.number_type(p_e164 text) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.number_type(p_e164 text) TO service_role;
+
 CREATE FUNCTION private.pick_senders(p_items jsonb) RETURNS TABLE(message_id uuid, phone_number_id uuid, e164 text, messaging_service_sid text)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
@@ -3470,6 +3884,11 @@ CREATE FUNCTION private.quiet_hours_next_allowed(p_at timestamp with time zone, 
   end)
   from (select p_at at time zone p_timezone as t) l
 $$;
+
+COMMENT ON FUNCTION private.record_account_status_callback(p_account_sid text, p_platform_account_sid text, p_provider_sid text, p_status text, p_error_code text, p_error_message text) IS 'twilio-status: applies a callback from account p_account_sid to the outbound message with that sid whose business sends through that account; another business''s message is never touched (null, as for an unknown sid).';
+
+REVOKE ALL ON FUNCTION private.record_account_status_callback(p_account_sid text, p_platform_account_sid text, p_provider_sid text, p_status text, p_error_code text, p_error_message text) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.record_account_status_callback(p_account_sid text, p_platform_account_sid text, p_provider_sid text, p_status text, p_error_code text, p_error_message text) TO service_role;
 
 CREATE FUNCTION private.record_inbound_many(p_items jsonb) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
@@ -3863,6 +4282,66 @@ begin
 end;
 $$;
 
+COMMENT ON FUNCTION private.tenant_send_block_reason(p_tenant_id uuid, p_channel text, p_address text) IS 'SMS/WhatsApp only: test_mode (no own verified Twilio account, not provisioned), country_not_allowed, premium_rate_number or number_type_not_allowed; else null.';
+
+REVOKE ALL ON FUNCTION private.tenant_send_block_reason(p_tenant_id uuid, p_channel text, p_address text) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.tenant_send_block_reason(p_tenant_id uuid, p_channel text, p_address text) TO service_role;
+
+CREATE FUNCTION private.tenant_send_block_reason(p_tenant_id uuid, p_channel text, p_address text) RETURNS text
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+declare
+  v_to text;
+  v_t record;
+begin
+  if p_channel not in ('sms', 'whatsapp') then
+    return null;
+  end if;
+  v_to := regexp_replace(coalesce(p_address, ''), '^whatsapp:', '');
+  select t.platform_provisioned, t.allowed_country_codes, t.allowed_number_types,
+    exists (select 1 from private.tenant_credentials c
+            where c.tenant_id = t.id and c.verified_at is not null) as own_account,
+    coalesce((select p.number_type from private.number_prefixes p
+              where v_to like p.prefix || '%' order by length(p.prefix) desc limit 1),
+      'standard') as number_type
+  into v_t from public.tenants t where t.id = p_tenant_id;
+  if not (v_t.own_account or v_t.platform_provisioned) then
+    return 'test_mode';
+  end if;
+  if v_to = '' then
+    return null; -- contact_block_reason reports no_address
+  end if;
+  if not exists (select 1 from unnest(v_t.allowed_country_codes) cc
+                 where v_to like '+' || cc || '%') then
+    return 'country_not_allowed';
+  end if;
+  return case
+    when v_t.number_type = 'standard' then null
+    when v_t.number_type = 'premium_rate' then 'premium_rate_number'
+    when v_t.number_type = any (v_t.allowed_number_types) then null
+    else 'number_type_not_allowed'
+  end;
+end;
+$$;
+
+COMMENT ON FUNCTION private.tenant_sending_mode(p_tenant_id uuid) IS 'own_account (verified Twilio credentials), platform (operator-provisioned, sends through the platform account) or test (nothing is sent on SMS/WhatsApp).';
+
+REVOKE ALL ON FUNCTION private.tenant_sending_mode(p_tenant_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.tenant_sending_mode(p_tenant_id uuid) TO service_role;
+
+CREATE FUNCTION private.tenant_sending_mode(p_tenant_id uuid) RETURNS text
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+  select case
+    when exists (select 1 from private.tenant_credentials c
+                 where c.tenant_id = p_tenant_id and c.verified_at is not null) then 'own_account'
+    when (select t.platform_provisioned from public.tenants t where t.id = p_tenant_id) then 'platform'
+    else 'test'
+  end
+$$;
+
 COMMENT ON FUNCTION private.valid_timezone(p_name text) IS 'p_name when it is a timezone Postgres knows, else null.';
 
 REVOKE ALL ON FUNCTION private.valid_timezone(p_name text) FROM PUBLIC;
@@ -3922,11 +4401,11 @@ GRANT ALL ON FUNCTION private.within_business_hours(p_hours jsonb, p_timezone te
 -- Functions in public that span several tables (or none)
 -- =================================================================================================
 
-COMMENT ON FUNCTION public.add_member(p_tenant_id uuid, p_email text, p_role text) IS 'Owners only: adds an existing user (by email) to the tenant as owner or agent.';
+COMMENT ON FUNCTION public.accept_invitation(p_invitation_id uuid) IS 'The invitee (signed in with the invited address, confirmed): joins the tenant with the invited role. Expired, revoked, used or foreign invitations are P0002.';
 
-REVOKE ALL ON FUNCTION public.add_member(p_tenant_id uuid, p_email text, p_role text) FROM PUBLIC;
-GRANT ALL ON FUNCTION public.add_member(p_tenant_id uuid, p_email text, p_role text) TO authenticated;
-GRANT ALL ON FUNCTION public.add_member(p_tenant_id uuid, p_email text, p_role text) TO service_role;
+REVOKE ALL ON FUNCTION public.accept_invitation(p_invitation_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.accept_invitation(p_invitation_id uuid) TO authenticated;
+GRANT ALL ON FUNCTION public.accept_invitation(p_invitation_id uuid) TO service_role;
 
 COMMENT ON FUNCTION public.analytics(p_tenant_id uuid, p_days integer) IS 'Dashboard numbers for the last 7/30/90/365 days (security invoker: RLS decides; non-members get 42501): sent, received, delivered rate, failed, response rate, first-response mean/median and distribution (first_response_buckets: <5 min, 5-15 min, 15-60 min, 1-4 h, 4-24 h, >=24 h), per channel, per status, per day.';
 
@@ -4232,13 +4711,36 @@ REVOKE ALL ON FUNCTION public.create_tenant(p_name text, p_slug text) FROM PUBLI
 GRANT ALL ON FUNCTION public.create_tenant(p_name text, p_slug text) TO authenticated;
 GRANT ALL ON FUNCTION public.create_tenant(p_name text, p_slug text) TO service_role;
 
+COMMENT ON FUNCTION public.invite_member(p_tenant_id uuid, p_email text, p_role text) IS 'Owners only: invites an address as owner or agent (or refreshes its open invitation, at most once a minute; 20 sends per tenant per hour). Says nothing about whether the address has an account.';
+
+REVOKE ALL ON FUNCTION public.invite_member(p_tenant_id uuid, p_email text, p_role text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.invite_member(p_tenant_id uuid, p_email text, p_role text) TO authenticated;
+GRANT ALL ON FUNCTION public.invite_member(p_tenant_id uuid, p_email text, p_role text) TO service_role;
+
 COMMENT ON FUNCTION public.list_members(p_tenant_id uuid) IS 'Members only: the tenant''s members with their emails and roles (owners first).';
 
 REVOKE ALL ON FUNCTION public.list_members(p_tenant_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.list_members(p_tenant_id uuid) TO authenticated;
 GRANT ALL ON FUNCTION public.list_members(p_tenant_id uuid) TO service_role;
 
-COMMENT ON FUNCTION public.record_inbound(p_channel text, p_from text, p_to text, p_body text, p_provider_sid text, p_media jsonb, p_subject text, p_email_message_id text, p_in_reply_to text, p_auto_submitted boolean, p_tenant_id uuid, p_contact_name text) IS 'Stores one inbound message (webhooks call it with the service role). Finds the tenant by the To number (or p_tenant_id for email and forms; unknown number: P0002), upserts contact and conversation, inserts the message idempotently on provider_sid and handles STOP/START/HELP. Returns {message_id, conversation_id, contact_id, tenant_id, duplicate, keyword: stop|start|help|null, reply_text, reply_message_id}.';
+CREATE FUNCTION public.my_invitations() RETURNS TABLE(id uuid, tenant_id uuid, tenant_name text, role text, expires_at timestamp with time zone)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+  select i.id, i.tenant_id, t.name, i.role, i.expires_at
+  from public.tenant_invitations i join public.tenants t on t.id = i.tenant_id
+  where i.email = private.confirmed_email()
+    and i.accepted_at is null and i.revoked_at is null and i.expires_at > now()
+  order by i.sent_at desc
+$$;
+
+COMMENT ON FUNCTION public.my_invitations() IS 'The open invitations to the signed-in user''s confirmed address, with the business name.';
+
+REVOKE ALL ON FUNCTION public.my_invitations() FROM PUBLIC;
+GRANT ALL ON FUNCTION public.my_invitations() TO authenticated;
+GRANT ALL ON FUNCTION public.my_invitations() TO service_role;
+
+COMMENT ON FUNCTION public.record_inbound(p_channel text, p_from text, p_to text, p_body text, p_provider_sid text, p_media jsonb, p_subject text, p_email_message_id text, p_in_reply_to text, p_auto_submitted boolean, p_tenant_id uuid, p_contact_name text) IS 'Stores one inbound message (webhooks call it with the service role). Finds the tenant by the To number (or p_tenant_id for email and forms; unknown number: P0002), upserts contact and conversation, inserts the message idempotently on (tenant, provider_sid) and handles STOP/START/HELP (never for forms or auto-submitted mail). Returns {message_id, conversation_id, contact_id, tenant_id, duplicate, keyword: stop|start|help|null, reply_text, reply_message_id}.';
 
 REVOKE ALL ON FUNCTION public.record_inbound(p_channel text, p_from text, p_to text, p_body text, p_provider_sid text, p_media jsonb, p_subject text, p_email_message_id text, p_in_reply_to text, p_auto_submitted boolean, p_tenant_id uuid, p_contact_name text) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.record_inbound(p_channel text, p_from text, p_to text, p_body text, p_provider_sid text, p_media jsonb, p_subject text, p_email_message_id text, p_in_reply_to text, p_auto_submitted boolean, p_tenant_id uuid, p_contact_name text) TO service_role;
@@ -4270,18 +4772,10 @@ begin
   v_channel := case when p_channel = 'form' then 'email' else p_channel end;
   v_kind := case when p_channel = 'form' then 'form' else 'inbound' end;
   -- Auto-submitted mail (out-of-office, bounces) never triggers keyword handling or a reply.
-  v_keyword := case when not coalesce(p_auto_submitted, false) then private.inbound_keyword(p_body) end;
-
-  -- Fast path for a webhook retry: nothing changes, the original ids come back.
-  if p_provider_sid is not null then
-    select * into v_existing from public.messages m where m.provider_sid = p_provider_sid;
-    if found then
-      return jsonb_build_object('message_id', v_existing.id,
-        'conversation_id', v_existing.conversation_id, 'contact_id', v_existing.contact_id,
-        'tenant_id', v_existing.tenant_id, 'duplicate', true, 'keyword', v_keyword,
-        'reply_text', null, 'reply_message_id', null);
-    end if;
-  end if;
+  -- Nor does a contact-form post: its address is whatever the visitor typed, so START/STOP/HELP
+  -- from it would act on (or mail) somebody who never wrote.
+  v_keyword := case when not coalesce(p_auto_submitted, false) and p_channel <> 'form'
+    then private.inbound_keyword(p_body) end;
 
   -- The tenant: the owner of the number written to (sms, whatsapp), or the given one (email, forms).
   v_to := nullif(regexp_replace(trim(coalesce(p_to, '')), '^whatsapp:', '', 'i'), '');
@@ -4301,6 +4795,19 @@ begin
     raise exception 'unknown number: %', coalesce(p_to, '(none)') using errcode = 'P0002';
   else
     select * into v_tenant from public.tenants t where t.id = v_number.tenant_id;
+  end if;
+
+  -- Fast path for a webhook retry: nothing changes, the original ids come back. Provider ids are
+  -- unique per tenant: another business's message with the same id is neither found nor named.
+  if p_provider_sid is not null then
+    select * into v_existing from public.messages m
+    where m.tenant_id = v_tenant.id and m.provider_sid = p_provider_sid;
+    if found then
+      return jsonb_build_object('message_id', v_existing.id,
+        'conversation_id', v_existing.conversation_id, 'contact_id', v_existing.contact_id,
+        'tenant_id', v_existing.tenant_id, 'duplicate', true, 'keyword', v_keyword,
+        'reply_text', null, 'reply_message_id', null);
+    end if;
   end if;
 
   -- The contact, by its address on this channel (a new one is created with that channel preferred).
@@ -4341,7 +4848,8 @@ begin
         when 'whatsapp' then c.whatsapp = v_from
         else lower(c.email) = v_from end;
     end if;
-  elsif v_contact.name = '' and nullif(trim(p_contact_name), '') is not null then
+  elsif v_contact.name = '' and nullif(trim(p_contact_name), '') is not null
+    and p_channel <> 'form' then
     update public.contacts set name = trim(p_contact_name) where id = v_contact.id
     returning * into v_contact;
   end if;
@@ -4364,12 +4872,13 @@ begin
     coalesce(p_body, ''), p_subject, 'received', p_provider_sid, v_from, v_to,
     coalesce(p_media, '[]'::jsonb), p_email_message_id, p_in_reply_to,
     coalesce(p_auto_submitted, false))
-  on conflict (provider_sid) do nothing
+  on conflict (tenant_id, provider_sid) do nothing
   returning id into v_message_id;
 
   if v_message_id is null then
     -- The same webhook delivered twice at once: the other call stored it and handles the keyword.
-    select * into v_existing from public.messages m where m.provider_sid = p_provider_sid;
+    select * into v_existing from public.messages m
+    where m.tenant_id = v_tenant.id and m.provider_sid = p_provider_sid;
     return jsonb_build_object('message_id', v_existing.id,
       'conversation_id', v_existing.conversation_id, 'contact_id', v_existing.contact_id,
       'tenant_id', v_existing.tenant_id, 'duplicate', true, 'keyword', v_keyword,
@@ -4447,6 +4956,34 @@ begin
     v_rest := substr(v_rest, v_pos + length(v_token));
   end loop;
   return v_out || v_rest;
+end;
+$$;
+
+COMMENT ON FUNCTION public.revoke_invitation(p_invitation_id uuid) IS 'Owners of the invitation''s tenant: revokes an open invitation; its link stops working.';
+
+REVOKE ALL ON FUNCTION public.revoke_invitation(p_invitation_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.revoke_invitation(p_invitation_id uuid) TO authenticated;
+GRANT ALL ON FUNCTION public.revoke_invitation(p_invitation_id uuid) TO service_role;
+
+COMMENT ON FUNCTION public.sending_mode(p_tenant_id uuid) IS 'Members: {mode: own_account|platform|test, message}: whether SMS/WhatsApp really go out for this business.';
+
+REVOKE ALL ON FUNCTION public.sending_mode(p_tenant_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.sending_mode(p_tenant_id uuid) TO authenticated;
+GRANT ALL ON FUNCTION public.sending_mode(p_tenant_id uuid) TO service_role;
+
+CREATE FUNCTION public.sending_mode(p_tenant_id uuid) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_mode text;
+begin
+  if not p_tenant_id = any (array(select private.member_tenant_ids())) then
+    raise exception 'not a member of this tenant' using errcode = '42501';
+  end if;
+  v_mode := private.tenant_sending_mode(p_tenant_id);
+  return jsonb_build_object('mode', v_mode,
+    'message', case when v_mode = 'test' then private.block_message('test_mode', 'sms') end);
 end;
 $$;
 

@@ -833,6 +833,57 @@ export type Database = {
           },
         ];
       };
+      'tenant_invitations': {
+        Row: {
+          'accepted_at': string | null;
+          'accepted_by': string | null;
+          'created_at': string;
+          'email': string;
+          'expires_at': string;
+          'id': string;
+          'invited_by': string | null;
+          'revoked_at': string | null;
+          'role': string;
+          'sent_at': string;
+          'tenant_id': string;
+        };
+        ComputedFields: never;
+        Insert: {
+          'accepted_at'?: string | null;
+          'accepted_by'?: string | null;
+          'created_at'?: string;
+          'email': string;
+          'expires_at'?: string;
+          'id'?: string;
+          'invited_by'?: string | null;
+          'revoked_at'?: string | null;
+          'role': string;
+          'sent_at'?: string;
+          'tenant_id': string;
+        };
+        Update: {
+          'accepted_at'?: string | null;
+          'accepted_by'?: string | null;
+          'created_at'?: string;
+          'email'?: string;
+          'expires_at'?: string;
+          'id'?: string;
+          'invited_by'?: string | null;
+          'revoked_at'?: string | null;
+          'role'?: string;
+          'sent_at'?: string;
+          'tenant_id'?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: 'tenant_invitations_tenant_id_fkey';
+            columns: ['tenant_id'];
+            isOneToOne: false;
+            referencedRelation: 'tenants';
+            referencedColumns: ['id'];
+          },
+        ];
+      };
       'tenant_members': {
         Row: {
           'created_at': string;
@@ -959,8 +1010,8 @@ export type Database = {
       [_ in never]: never;
     };
     Functions: {
-      'add_member': {
-        Args: { 'p_email': string; 'p_role': string; 'p_tenant_id': string };
+      'accept_invitation': {
+        Args: { 'p_invitation_id': string };
         Returns: {
           'created_at': string;
           'role': string;
@@ -988,6 +1039,17 @@ export type Database = {
           'p_body'?: string;
           'p_channel': string;
           'p_name'?: string;
+          'p_scheduled_for'?: string;
+          'p_tags'?: (string)[];
+          'p_template_id'?: string;
+          'p_tenant_id': string;
+        };
+        Returns: Json;
+      };
+      'bulk_send_preview': {
+        Args: {
+          'p_attributes'?: Json;
+          'p_channel': string;
           'p_scheduled_for'?: string;
           'p_tags'?: (string)[];
           'p_template_id'?: string;
@@ -1048,6 +1110,28 @@ export type Database = {
           isSetofReturn: false;
         };
       };
+      'invite_member': {
+        Args: { 'p_email': string; 'p_role': string; 'p_tenant_id': string };
+        Returns: {
+          'accepted_at': string | null;
+          'accepted_by': string | null;
+          'created_at': string;
+          'email': string;
+          'expires_at': string;
+          'id': string;
+          'invited_by': string | null;
+          'revoked_at': string | null;
+          'role': string;
+          'sent_at': string;
+          'tenant_id': string;
+        };
+        SetofOptions: {
+          from: '*';
+          to: 'tenant_invitations';
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
       'list_members': {
         Args: { 'p_tenant_id': string };
         Returns: {
@@ -1055,6 +1139,16 @@ export type Database = {
           'email': string;
           'role': string;
           'user_id': string;
+        }[];
+      };
+      'my_invitations': {
+        Args: Record<PropertyKey, never>;
+        Returns: {
+          'expires_at': string;
+          'id': string;
+          'role': string;
+          'tenant_id': string;
+          'tenant_name': string;
         }[];
       };
       'record_inbound': {
@@ -1076,7 +1170,40 @@ export type Database = {
       };
       'remove_member': { Args: { 'p_tenant_id': string; 'p_user_id': string }; Returns: undefined };
       'render_template': { Args: { 'p_body': string; 'p_variables': Json }; Returns: string };
+      'revoke_invitation': {
+        Args: { 'p_invitation_id': string };
+        Returns: {
+          'accepted_at': string | null;
+          'accepted_by': string | null;
+          'created_at': string;
+          'email': string;
+          'expires_at': string;
+          'id': string;
+          'invited_by': string | null;
+          'revoked_at': string | null;
+          'role': string;
+          'sent_at': string;
+          'tenant_id': string;
+        };
+        SetofOptions: {
+          from: '*';
+          to: 'tenant_invitations';
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
       'sending_mode': { Args: { 'p_tenant_id': string }; Returns: Json };
+      'template_check': { Args: { 'p_text': string }; Returns: Json };
+      'template_fill': { Args: { 'p_contact_id': string; 'p_template_id': string }; Returns: Json };
+      'template_variables': {
+        Args: Record<PropertyKey, never>;
+        Returns: {
+          'description': string;
+          'name': string;
+          'sample': string;
+          'source': string;
+        }[];
+      };
     };
     Enums: {
       [_ in never]: never;
