@@ -34,7 +34,7 @@ import { fitSms, fitWhatsApp, SMS_MAX_SEGMENTS } from './ai/sms_fit.ts';
 import type { Deps } from './context.ts';
 import { smsSegments } from './segments.ts';
 
-/** What the dispatcher knows about a claimed row (a subset of its Claimed). */
+/** What the dispatcher's claim returns for a row held for the AI step (its HeldJob). */
 export interface AiRow {
   id: string;
   tenant_id: string;
@@ -42,7 +42,10 @@ export interface AiRow {
   channel: Channel;
   kind?: string | null;
   body: string;
-  attempts: number;
+  /** messages.attempts at the claim: the fencing token of every write back. */
+  attempt: number;
+  /** Decided by SQL (private.claim_sends): compose an auto_reply, or enhance a rendered template. */
+  ai_step: 'compose' | 'enhance' | null;
   template_id: string | null;
   template_body: string | null;
   variables: Record<string, unknown> | null;
@@ -190,7 +193,7 @@ export function createAutoReplies(deps: Deps, opts: AutoReplyOptions = {}) {
       })
     }
       )
-      select private.auto_reply_apply(${row.id}::uuid, ${row.attempts}, ${action}, ${text},
+      select private.auto_reply_apply(${row.id}::uuid, ${row.attempt}, ${action}, ${text},
         ${reason}) as out`;
     if (!out.proceed) return true;
     row.body = out.body;
@@ -270,36 +273,37 @@ export function createAutoReplies(deps: Deps, opts: AutoReplyOptions = {}) {
       return;
     }
     const text = parsed.data.text;
-    await sql.begin(async (tx) => {
-      await tx`update public.messages set body = ${text}
-                where id = ${row.id}::uuid and status = 'sending'`;
-      await tx`insert into public.ai_calls ${
-        tx({
-          tenant_id: row.tenant_id,
-          message_id: row.id,
-          conversation_id: row.conversation_id,
-          purpose: 'enhance',
-          ...base,
-          ...usage,
-          outcome: 'enhanced',
-          error_code: null,
-          error_message: null,
-        })
-      }`;
-    });
+    // The call record and the new body in one statement; the body only while the row is still
+    // this claim's (SQL writes messages, fenced by the attempt).
+    await sql`
+      with call as (
+        insert into public.ai_calls ${
+      sql({
+        tenant_id: row.tenant_id,
+        message_id: row.id,
+        conversation_id: row.conversation_id,
+        purpose: 'enhance',
+        ...base,
+        ...usage,
+        outcome: 'enhanced',
+        error_code: null,
+        error_message: null,
+      })
+    }
+      )
+      select private.apply_enhanced_body(${row.id}::uuid, ${row.attempt}, ${text})`;
     row.body = text;
   }
 
   return {
     /**
-     * Before a claimed row is sent. `bodyWasEmpty`: the claim returned it without a body (it was
-     * rendered or has to be composed in this round; a retry already has its text and is not sent
-     * to the AI again). Returns true when the row must not be sent: SQL has settled it.
+     * Before a held row is sent: its ai_step (decided by SQL at the claim; a retry already has
+     * its text and is never sent to the AI again). Returns true when the row must not be sent:
+     * SQL has settled it.
      */
-    async beforeSend(row: AiRow, bodyWasEmpty: boolean): Promise<boolean> {
-      if (!bodyWasEmpty) return false;
-      if (row.kind === 'auto_reply') return await compose(row);
-      if (row.ai_enhance && row.template_id && !row.whatsapp_content_sid && row.body) {
+    async beforeSend(row: AiRow): Promise<boolean> {
+      if (row.ai_step === 'compose') return await compose(row);
+      if (row.ai_step === 'enhance') {
         try {
           await enhance(row);
         } catch (e) {

@@ -3,11 +3,8 @@
 // database write (nothing lost, nothing sent twice), STOP, the WhatsApp window, quiet hours,
 // templates, and email through Resend and a real SMTP server with threading.
 import assert from 'node:assert/strict';
-import {
-  createDispatcher,
-  type DispatchOptions,
-  sendSlots,
-} from '../../functions/dispatch/handler.ts';
+import { createDispatcher, type DispatchOptions } from '../../functions/dispatch/dispatcher.ts';
+import { sendSlots } from '../../functions/dispatch/slots.ts';
 import { createHandler as inboundHandler } from '../../functions/twilio-inbound/handler.ts';
 import { type FakeTwilio, startFakeTwilio } from '../fakes/twilio.ts';
 import { startFakeResend } from '../fakes/resend.ts';
