@@ -287,9 +287,11 @@ begin
     where x.outcome in ('failed', 'retry', 'reconciled')
     order by x.id
   loop
+    -- Only this attempt and earlier ones: a stale result must not settle the evidence of a
+    -- newer attempt that may be in flight (its crash would then go unreconciled and resend).
     update private.send_attempts a set outcome = r.outcome, provider_sid = r.sid,
       finished_at = now()
-    where a.message_id = r.id and a.outcome in ('pending', 'unknown');
+    where a.message_id = r.id and a.attempt <= r.attempt and a.outcome in ('pending', 'unknown');
     perform private.record_send_result(p_message_id => r.id, p_provider_sid => r.sid,
       p_error_code => case when r.outcome = 'reconciled' then null else r.code end,
       p_error_message => r.message, p_permanent => coalesce(r.permanent, false),

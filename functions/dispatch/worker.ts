@@ -73,126 +73,128 @@ async function pool<T>(items: T[], width: number, fn: (t: T) => Promise<void>) {
   await Promise.all(Array.from({ length: Math.min(width, items.length) }, run));
 }
 
-export function createWorker(p: WorkerParts) {
-  const cfg = p.config;
-
-  /** Runs the held jobs' steps; returns those to send, prepared by SQL. */
-  async function resolveHeld(
-    held: HeldJob[],
-    senders: Senders,
-    record: (r: Result) => Promise<void>,
-  ): Promise<SendJob[]> {
-    const go: { id: string; attempt: number }[] = [];
-    await pool(held, cfg.concurrency, async (job) => {
-      try {
-        if (job.ai_step && (await p.beforeSend(job))) return;
-        if (job.unsettled) {
-          const r = await senders.reconcile(job);
-          if (r) return await record(r);
-        }
-        go.push({ id: job.id, attempt: job.attempt });
-      } catch (e) {
-        // A bug or a database error: the row stays under its lease; expire_leases requeues it
-        // and its attempt row (if any) makes the retry reconcile first.
-        console.error(`[dispatch] ${job.id}:`, e);
-      }
-    });
-    return go.length ? await p.prepare(go) : [];
-  }
-
-  /**
-   * Claims a batch and hands its sends to `slots`; resolves once they are all handed over, with
-   * `settled` resolving when every result is written.
-   */
-  async function startRound(
-    n: number,
-    senders: Senders,
-    slots: SendSlots,
-    writer: ResultWriter,
-    stats: DispatchStats,
-  ): Promise<{ claimed: number; settled: Promise<unknown> }> {
-    // The lease runs from the claim; a send that could still be in flight when it ends is not
-    // started (another dispatcher may requeue and reconcile the row by then).
-    const sendBy = Date.now() + cfg.leaseSeconds * 1000 - cfg.providerTimeoutMs -
-      LEASE_MARGIN_MS;
-    const jobs = await p.claim(n, cfg.leaseSeconds);
-    stats.claimed += jobs.length;
-    const writes: Promise<void>[] = [];
-    const logFailure = (e: unknown) => console.error('[dispatch] send failed:', e);
-    const record = (r: Result) => writer.write(r).then(() => count(stats, r));
-    const ready = jobs.filter((j): j is SendJob => j.ready);
-    const held = jobs.filter((j): j is HeldJob => !j.ready);
-    let resolved: SendJob[] = [];
+/** Runs the held jobs' steps; returns those to send, prepared by SQL. */
+async function resolveHeld(
+  p: WorkerParts,
+  held: HeldJob[],
+  senders: Senders,
+  record: (r: Result) => Promise<void>,
+): Promise<SendJob[]> {
+  const go: { id: string; attempt: number }[] = [];
+  await pool(held, p.config.concurrency, async (job) => {
     try {
-      resolved = held.length ? await resolveHeld(held, senders, record) : [];
-    } catch (e) {
-      console.error('[dispatch] preparing held rows failed:', e);
-    }
-    const sent = [...ready, ...resolved].map((job) =>
-      slots.run(async () => {
-        if (Date.now() > sendBy) {
-          // Left 'sending' under its lease with its attempt row 'pending': the claim after
-          // expire_leases reconciles with the provider first, then sends.
-          stats.deferred++;
-          return;
-        }
-        try {
-          // A sender moves on to its next job while its result is written (in groups).
-          writes.push(record(await senders.send(job)).catch(logFailure));
-        } catch (e) {
-          logFailure(e);
-        }
-      })
-    );
-    const settled = Promise.all(sent).then(() => {
-      writer.writeGroup();
-      return Promise.all(writes);
-    });
-    return { claimed: jobs.length, settled };
-  }
-
-  /** Claim loops until the budget is spent or a claim finds nothing; true if work may be left. */
-  async function claimUntil(
-    deadline: number,
-    cap: { left: number },
-    batch: number,
-    stats: DispatchStats,
-  ): Promise<boolean> {
-    const senders = p.senders();
-    const writer = resultWriter(p.recordResults);
-    const slots = sendSlots(cfg.loops * cfg.concurrency);
-    const rounds: Promise<unknown>[] = [];
-    let empty = false;
-    const loop = async () => {
-      while (!empty && Date.now() < deadline && cap.left > 0) {
-        const release = await slots.room(batch);
-        if (empty || Date.now() >= deadline || cap.left <= 0) return release();
-        const n = Math.min(batch, cap.left);
-        cap.left -= n;
-        const round = await startRound(n, senders, slots, writer, stats).finally(release);
-        cap.left += n - round.claimed;
-        rounds.push(round.settled);
-        // The claim may return fewer than asked while more is due (rate limits, rows another
-        // claim holds): stop only when a round found nothing.
-        if (round.claimed === 0) empty = true;
+      if (job.ai_step && (await p.beforeSend(job))) return;
+      if (job.unsettled) {
+        const r = await senders.reconcile(job);
+        if (r) return await record(r);
       }
-    };
-    const loops = await Promise.allSettled(Array.from({ length: cfg.loops }, loop));
-    // Rounds already sending finish and record their results even when a claim failed.
-    await Promise.all(rounds);
-    const failed = loops.find((l): l is PromiseRejectedResult => l.status === 'rejected');
-    if (failed) throw failed.reason;
-    return !empty;
-  }
+      go.push({ id: job.id, attempt: job.attempt });
+    } catch (e) {
+      // A bug or a database error: the row stays under its lease; expire_leases requeues it
+      // and its attempt row (if any) makes the retry reconcile first.
+      console.error(`[dispatch] ${job.id}:`, e);
+    }
+  });
+  return go.length ? await p.prepare(go) : [];
+}
 
+/**
+ * Claims a batch and hands its sends to `slots`; resolves once they are all handed over, with
+ * `settled` resolving when every result is written.
+ */
+async function startRound(
+  p: WorkerParts,
+  n: number,
+  senders: Senders,
+  slots: SendSlots,
+  writer: ResultWriter,
+  stats: DispatchStats,
+): Promise<{ claimed: number; settled: Promise<unknown> }> {
+  // The lease runs from the claim; a send that could still be in flight when it ends is not
+  // started (another dispatcher may requeue and reconcile the row by then).
+  const cfg = p.config;
+  const sendBy = Date.now() + cfg.leaseSeconds * 1000 - cfg.providerTimeoutMs -
+    LEASE_MARGIN_MS;
+  const jobs = await p.claim(n, cfg.leaseSeconds);
+  stats.claimed += jobs.length;
+  const writes: Promise<void>[] = [];
+  const logFailure = (e: unknown) => console.error('[dispatch] send failed:', e);
+  const record = (r: Result) => writer.write(r).then(() => count(stats, r));
+  const ready = jobs.filter((j): j is SendJob => j.ready);
+  const held = jobs.filter((j): j is HeldJob => !j.ready);
+  let resolved: SendJob[] = [];
+  try {
+    resolved = held.length ? await resolveHeld(p, held, senders, record) : [];
+  } catch (e) {
+    console.error('[dispatch] preparing held rows failed:', e);
+  }
+  const sent = [...ready, ...resolved].map((job) =>
+    slots.run(async () => {
+      if (Date.now() > sendBy) {
+        // Left 'sending' under its lease with its attempt row 'pending': the claim after
+        // expire_leases reconciles with the provider first, then sends.
+        stats.deferred++;
+        return;
+      }
+      try {
+        // A sender moves on to its next job while its result is written (in groups).
+        writes.push(record(await senders.send(job)).catch(logFailure));
+      } catch (e) {
+        logFailure(e);
+      }
+    })
+  );
+  const settled = Promise.all(sent).then(() => {
+    writer.writeGroup();
+    return Promise.all(writes);
+  });
+  return { claimed: jobs.length, settled };
+}
+
+/** Claim loops until the budget is spent or a claim finds nothing; true if work may be left. */
+async function claimUntil(
+  p: WorkerParts,
+  deadline: number,
+  cap: { left: number },
+  batch: number,
+  stats: DispatchStats,
+): Promise<boolean> {
+  const senders = p.senders();
+  const writer = resultWriter(p.recordResults);
+  const slots = sendSlots(p.config.loops * p.config.concurrency);
+  const rounds: Promise<unknown>[] = [];
+  let empty = false;
+  const loop = async () => {
+    while (!empty && Date.now() < deadline && cap.left > 0) {
+      const release = await slots.room(batch);
+      if (empty || Date.now() >= deadline || cap.left <= 0) return release();
+      const n = Math.min(batch, cap.left);
+      cap.left -= n;
+      const round = await startRound(p, n, senders, slots, writer, stats).finally(release);
+      cap.left += n - round.claimed;
+      rounds.push(round.settled);
+      // The claim may return fewer than asked while more is due (rate limits, rows another
+      // claim holds): stop only when a round found nothing.
+      if (round.claimed === 0) empty = true;
+    }
+  };
+  const loops = await Promise.allSettled(Array.from({ length: p.config.loops }, loop));
+  // Rounds already sending finish and record their results even when a claim failed.
+  await Promise.all(rounds);
+  const failed = loops.find((l): l is PromiseRejectedResult => l.status === 'rejected');
+  if (failed) throw failed.reason;
+  return !empty;
+}
+
+export function createWorker(p: WorkerParts) {
   /** One bounded invocation. */
   async function drain(budget: Budget): Promise<DispatchStats> {
     const stats = emptyStats();
     const deadline = Date.now() + budget.maxMillis;
     const cap = { left: budget.maxMessages };
-    const batch = budget.batch ?? cfg.batch;
+    const batch = budget.batch ?? p.config.batch;
     for (;;) {
-      if (await claimUntil(deadline, cap, batch, stats)) {
+      if (await claimUntil(p, deadline, cap, batch, stats)) {
         // Budget spent with work still due: another invocation takes over (pg_net on Supabase).
         await p.kick('continue');
         stats.continued = true;
