@@ -323,7 +323,7 @@ test('a capped invocation leaves the rest due and asks SQL for another (kick_dis
       const first = await d.drain(10_000, 5, 5);
       assert.equal(first.claimed, 5);
       assert.equal(first.continued, true);
-      await until(async () => kicks.includes('continue'), 5_000, 'the continue kick');
+      await until(() => Promise.resolve(kicks.includes('continue')), 5_000, 'the continue kick');
       const left = await sql()`select count(*)::int as n from public.messages
                                 where id = any(${ids}::uuid[]) and status = 'queued'`;
       assert.ok(left[0].n >= 7, 'the rest stays queued for the next invocation');
