@@ -303,7 +303,10 @@ test('several invocations at once never send a message twice', async () => {
                               where id = any(${ids}::uuid[])`;
     assert.equal(rows.filter((r) => r.status === 'sent').length, ids.length, 'all sent');
     const posted = new Map<string, number>();
-    for (const r of fake.creates()) posted.set(r.form.To, (posted.get(r.form.To) ?? 0) + 1);
+    for (const r of fake.creates()) {
+      const to = String(r.form.To);
+      posted.set(to, (posted.get(to) ?? 0) + 1);
+    }
     const twice = phones.filter((p) => (posted.get(p) ?? 0) !== 1);
     assert.deepEqual(twice, [], 'each message reached Twilio exactly once');
     assert.equal(new Set(rows.map((r) => r.provider_sid)).size, ids.length);
