@@ -26,8 +26,9 @@ import {
 const TOTAL = Number(Deno.env.get('BENCH_MESSAGES') ?? 20_000);
 const TENANTS = 100;
 const CONCURRENCY = Number(Deno.env.get('BENCH_CONCURRENCY') ?? 64);
-const LOOPS = Number(Deno.env.get('BENCH_LOOPS') ?? 4);
-const BATCH = Number(Deno.env.get('BENCH_BATCH') ?? 1000);
+// Per invocation: the deployed defaults (DISPATCH_LOOPS 2, DISPATCH_CONCURRENCY 64).
+const LOOPS = Number(Deno.env.get('BENCH_LOOPS') ?? 2);
+const BATCH = Number(Deno.env.get('BENCH_BATCH') ?? 500);
 const LATENCIES = (Deno.env.get('BENCH_LATENCIES') ?? '0,50').split(',').map(Number);
 // Repetitions per latency and peer; the median run is reported (single drains vary by ±15%).
 const REPS = Number(Deno.env.get('BENCH_REPS') ?? 3);
@@ -240,9 +241,9 @@ try {
     const calls0 = await statementCalls(sql);
     const b0 = performance.now();
     // The peer drains with pg-boss's own claim (fetch: SKIP LOCKED) and complete, in as many
-    // loops of 64 as give the dispatcher's in-flight limit (loops x concurrency), with no
+    // loops of 64 as give the dispatcher's in-flight limit (invocations x loops x concurrency), with no
     // polling delay between batches.
-    const loops = Math.max(1, Math.round((CONCURRENCY * LOOPS) / 64));
+    const loops = Math.max(1, Math.round((INVOCATIONS * CONCURRENCY * LOOPS) / 64));
     const { cpu } = await measureCpu(
       cpuGroups,
       () =>
@@ -355,7 +356,7 @@ try {
         `while it reports work left (as pg_net kicks would). One invocation: ${LOOPS} claim loops x ${CONCURRENCY} sends,`,
         `batch ${BATCH}, bounded by DISPATCH_BUDGET_MS / DISPATCH_MAX_MESSAGES (defaults). Fake Twilio on loopback in its own`,
         `process. pg-boss 11 (fetch/complete loops, ${
-          LOOPS * CONCURRENCY
+          INVOCATIONS * LOOPS * CONCURRENCY
         } in flight, no polling gaps) with the same Twilio SDK call`,
         `from the bench process. Queue-to-sent latency counts from the moment all rows/jobs were enqueued (a drain, so`,
         `p99 ≈ the drain time). ${REPS} alternating repetitions per latency: the median run is shown, every run's rate in`,
