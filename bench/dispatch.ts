@@ -87,6 +87,15 @@ const stack = await startStack({
   },
 });
 const functionsPid = stack.children.find((c) => c.name === 'functions')!.pid;
+// Interrupted: the stack, the fake and the throwaway cluster go too.
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  Deno.addSignalListener(sig, async () => {
+    await stack.stop().catch(() => {});
+    fakeProc.kill('SIGTERM');
+    await db.dispose();
+    Deno.exit(130);
+  });
+}
 const lines: string[] = [];
 const cpuLines: string[] = [];
 // Where the CPU went during each drain: this process (the gateway for ours; the pg-boss client
