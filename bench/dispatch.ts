@@ -96,6 +96,13 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     Deno.exit(130);
   });
 }
+interface Counts {
+  invocations: number;
+  failed: number;
+  /** Continuations asked for (answers with continued) and seen (continue kicks). */
+  expected: number;
+  kicked: number;
+}
 const lines: string[] = [];
 const cpuLines: string[] = [];
 // Where the CPU went during each drain: this process (the gateway for ours; the pg-boss client
@@ -139,25 +146,50 @@ try {
   const statusCallback = `${stack.env.SUPABASE_URL}/functions/v1/twilio-status`;
   const tw = twilioClient({ accountSid: FAKE_ACCOUNT_SID, authToken: FAKE_AUTH_TOKEN }, fake.url);
 
-  /** One invocation loop, as pg_net would drive it: POSTs until an invocation reports no work. */
-  const invoke = async (counts: { invocations: number; failed: number }) => {
-    for (;;) {
-      const res = await fetch(`${stack.url}/functions/v1/dispatch`, {
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${stack.env.SUPABASE_SERVICE_ROLE_KEY}`,
-          'content-type': 'application/json',
-        },
-        body: JSON.stringify({ reason: 'bench' }),
-      });
-      const stats = await res.json();
-      counts.invocations++;
-      if (res.status !== 200) {
-        counts.failed++;
-        console.error('dispatch answered', res.status, stats);
-        return;
+  /** One POST to the dispatch function as pg_net makes it. */
+  const post = async (counts: Counts) => {
+    const res = await fetch(`${stack.url}/functions/v1/dispatch`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${stack.env.SUPABASE_SERVICE_ROLE_KEY}`,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({ reason: 'bench' }),
+    });
+    const stats = await res.json();
+    counts.invocations++;
+    if (res.status !== 200) {
+      counts.failed++;
+      console.error('dispatch answered', res.status, stats);
+    } else if (stats.continued) counts.expected++;
+  };
+
+  /**
+   * Drives invocations as SQL does: INVOCATIONS at once (a fan-out kick), then one more for every
+   * private.kick_dispatch('continue') an invocation sends when its budget ends with work left
+   * (LISTEN on the kick's NOTIFY: until pg_net lands, the stack's functions server would run
+   * dispatch in-process on it, and it is paused here). Done when every invocation has answered
+   * and every continuation it asked for has run.
+   */
+  const invoke = async (counts: Counts) => {
+    const running = new Set<Promise<void>>();
+    const start = () => {
+      const p = post(counts).finally(() => running.delete(p));
+      running.add(p);
+    };
+    const listener = await sql.listen('dispatch', (payload) => {
+      if (JSON.parse(payload).reason !== 'continue') return;
+      counts.kicked++;
+      start();
+    });
+    try {
+      for (let i = 0; i < INVOCATIONS; i++) start();
+      while (running.size || counts.kicked < counts.expected) {
+        if (running.size) await Promise.race(running);
+        else await new Promise((r) => setTimeout(r, 5));
       }
-      if (!stats.continued) return;
+    } finally {
+      await listener.unlisten();
     }
   };
 
@@ -172,12 +204,12 @@ try {
                limit ${n}`;
     // As autovacuum would soon after a bulk insert: both peers get fresh statistics.
     await sql`analyze public.messages`;
-    const counts = { invocations: 0, failed: 0 };
+    const counts: Counts = { invocations: 0, failed: 0, expected: 0, kicked: 0 };
     const calls0 = await statementCalls(sql);
     const t0 = performance.now();
     const { cpu } = await measureCpu(cpuGroups, async () => {
       // Invocations side by side, each bounded (DISPATCH_BUDGET_MS / DISPATCH_MAX_MESSAGES).
-      await Promise.all(Array.from({ length: INVOCATIONS }, () => invoke(counts)));
+      await invoke(counts);
     });
     const secs = (performance.now() - t0) / 1000;
     const trips = (await statementCalls(sql)) - calls0;
@@ -191,7 +223,7 @@ try {
       await sql`update public.messages set lease_until = now() - interval '1 second'
                  where body like 'Bench message %' and status = 'sending'`;
       await sql`select private.expire_leases()`;
-      await Promise.all(Array.from({ length: INVOCATIONS }, () => invoke(counts)));
+      await invoke(counts);
     }
     const [q] = await sql`
       select count(*) filter (where status = 'sent')::int as sent,
@@ -361,8 +393,8 @@ try {
       'Dispatch: ',
       `Dispatch: ${TOTAL} SMS across ${TENANTS} tenants (bench/dispatch.ts)`,
       [
-        `Through the HTTP path: gateway -> /functions/v1/dispatch, ${INVOCATIONS} invocations in flight, each re-invoked`,
-        `while it reports work left (as pg_net kicks would). One invocation: ${LOOPS} claim loops x ${CONCURRENCY} sends,`,
+        `Through the HTTP path: gateway -> /functions/v1/dispatch, ${INVOCATIONS} invocations at first, then one more per`,
+        `kick_dispatch('continue') an invocation sends as its budget ends (as pg_net will). One invocation: ${LOOPS} claim loops x ${CONCURRENCY} sends,`,
         `batch ${BATCH}, bounded by DISPATCH_BUDGET_MS / DISPATCH_MAX_MESSAGES (defaults). Fake Twilio on loopback in its own`,
         `process. pg-boss 11 (fetch/complete loops, ${
           INVOCATIONS * LOOPS * CONCURRENCY

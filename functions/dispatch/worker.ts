@@ -151,7 +151,10 @@ async function startRound(
   return { claimed: jobs.length, settled };
 }
 
-/** Claim loops until the budget is spent or a claim finds nothing; true if work may be left. */
+/**
+ * Claim loops until the budget is spent or a claim finds nothing; true if work may be left (then
+ * a continuation was kicked).
+ */
 async function claimUntil(
   p: WorkerParts,
   deadline: number,
@@ -179,9 +182,15 @@ async function claimUntil(
     }
   };
   const loops = await Promise.allSettled(Array.from({ length: p.config.loops }, loop));
+  const failed = loops.find((l): l is PromiseRejectedResult => l.status === 'rejected');
+  if (!failed && !empty) {
+    // Claiming stopped at the budget with work still due: the next invocation is asked for
+    // now (pg_net on Supabase), so it claims while this one's last sends finish.
+    await p.kick('continue').catch((e) => console.error('[dispatch] kick failed:', e));
+    stats.continued = true;
+  }
   // Rounds already sending finish and record their results even when a claim failed.
   await Promise.all(rounds);
-  const failed = loops.find((l): l is PromiseRejectedResult => l.status === 'rejected');
   if (failed) throw failed.reason;
   return !empty;
 }
@@ -194,12 +203,8 @@ export function createWorker(p: WorkerParts) {
     const cap = { left: budget.maxMessages };
     const batch = budget.batch ?? p.config.batch;
     for (;;) {
-      if (await claimUntil(p, deadline, cap, batch, stats)) {
-        // Budget spent with work still due: another invocation takes over (pg_net on Supabase).
-        await p.kick('continue');
-        stats.continued = true;
-        return stats;
-      }
+      // Budget spent with work still due: another invocation has been kicked.
+      if (await claimUntil(p, deadline, cap, batch, stats)) return stats;
       // An auto-reply still in its debounce (a burst being collected, ~2 s) is waited for
       // within the budget instead of being left to the next kick or cron minute.
       const left = deadline - Date.now();
