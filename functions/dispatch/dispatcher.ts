@@ -79,6 +79,7 @@ export function createDispatcher(deps: Deps, opts: DispatchOptions = {}) {
     prepare: q.prepare,
     recordResults: q.recordResults,
     kick: q.kick,
+    anyDue: q.anyDue,
     senders,
     beforeSend: opts.beforeSend ?? ai.beforeSend,
     debounceWaitMs: ai.debounceWaitMs,

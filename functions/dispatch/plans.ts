@@ -44,6 +44,17 @@ export function plans(sql: Sql, d: SenderDefaults) {
       return new Set(rows.map((r) => r.provider_sid));
     },
 
+    /**
+     * Whether any message is due now. A claim can come back empty while rows are due: their
+     * tenants' rate counters are held by claims running side by side (SKIP LOCKED).
+     */
+    async anyDue(): Promise<boolean> {
+      const [r] = await sql<{ due: boolean }[]>`
+        select exists (select 1 from public.messages
+                        where status = 'queued' and next_attempt_at <= now()) as due`;
+      return r.due;
+    },
+
     /** Asks SQL for another invocation (pg_net on Supabase; NOTIFY on the local stack). */
     async kick(reason: string): Promise<void> {
       await sql`select private.kick_dispatch(${reason})`;

@@ -16,6 +16,8 @@ import {
 
 /** Time a send needs after its start to settle within the lease, beyond the provider timeout. */
 const LEASE_MARGIN_MS = 5_000;
+/** Pause before claiming again after an empty claim while rows are due (held by other claims). */
+const RECLAIM_MS = 20;
 
 export interface WorkerConfig {
   batch: number;
@@ -39,6 +41,8 @@ export interface WorkerParts {
   prepare(items: { id: string; attempt: number }[]): Promise<SendJob[]>;
   recordResults(results: Result[]): Promise<void>;
   kick(reason: string): Promise<void>;
+  /** Whether any message is due now (an empty claim does not prove that nothing is). */
+  anyDue(): Promise<boolean>;
   senders(): Senders;
   /** The AI step for a held job with ai_step; true when SQL settled the row (do not send). */
   beforeSend(job: HeldJob): Promise<boolean>;
@@ -177,8 +181,12 @@ async function claimUntil(
       cap.left += n - round.claimed;
       rounds.push(round.settled);
       // The claim may return fewer than asked while more is due (rate limits, rows another
-      // claim holds): stop only when a round found nothing.
-      if (round.claimed === 0) empty = true;
+      // claim holds): stop only when a round found nothing and nothing is due. Due rows an
+      // empty claim could not take are held by other claims for a moment: claim again soon.
+      if (round.claimed === 0) {
+        if (!(await p.anyDue())) empty = true;
+        else await new Promise((r) => setTimeout(r, RECLAIM_MS));
+      }
     }
   };
   const loops = await Promise.allSettled(Array.from({ length: p.config.loops }, loop));
