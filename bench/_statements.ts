@@ -29,3 +29,12 @@ export async function topStatements(sql: postgres.Sql, label: string) {
   }
   await sql`select extensions.pg_stat_statements_reset()`;
 }
+
+/** Statements executed so far (pg_stat_statements, top level): round trips between two calls. */
+export async function statementCalls(sql: postgres.Sql): Promise<number> {
+  await sql`create extension if not exists pg_stat_statements schema extensions`;
+  const [r] = await sql<{ n: number }[]>`
+    select coalesce(sum(calls), 0)::float8 as n from extensions.pg_stat_statements
+     where query not like '%pg_stat_statements%'`;
+  return r.n;
+}

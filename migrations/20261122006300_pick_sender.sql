@@ -5,7 +5,11 @@
 --    (a batch spreads its new conversations round-robin over them), which becomes sticky;
 -- 3. else the tenant's Messaging Service SID;
 -- 4. else nothing: the dispatcher then uses the platform TWILIO_PHONE_NUMBER.
--- Chosen numbers get last_used_at = now().
+-- Chosen numbers get last_used_at = now(), except a number another dispatcher round is touching
+-- at that moment (FOR NO KEY UPDATE SKIP LOCKED): it is being used right now, so skipping it keeps
+-- last_used_at as true as waiting would, and rounds running side by side for the same tenants
+-- never queue behind each other's uncommitted batches.
+-- (Folded: an earlier unreleased migration 20261122006600 restated this function to add that.)
 create or replace function private.pick_senders(p_items jsonb)
 returns table (message_id uuid, phone_number_id uuid, e164 text, messaging_service_sid text)
 language plpgsql security definer set search_path = '' as $$
@@ -62,9 +66,14 @@ begin
       left join sticky s on s.message_id = cv.message_id
       left join assigned a on a.conversation_id = cv.conversation_id
   ),
+  free as (
+    select pn.id from public.phone_numbers pn
+     where pn.id in (select ch.pid from chosen ch where ch.pid is not null)
+     for no key update skip locked
+  ),
   touched as (
     update public.phone_numbers pn set last_used_at = now()
-     where pn.id in (select ch.pid from chosen ch where ch.pid is not null)
+     where pn.id in (select f.id from free f)
     returning 1
   )
   select ch.message_id, pn.id, pn.e164,
@@ -76,5 +85,5 @@ begin
 end;
 $$;
 comment on function private.pick_senders(jsonb) is
-  'Dispatcher: the sending number for each {message_id, conversation_id, channel, n} of a batch: sticky, else least recently used rotation number (made sticky), else the tenant''s Messaging Service SID (number null); touches last_used_at.';
+  'Dispatcher: the sending number for each {message_id, conversation_id, channel, n} of a batch: sticky, else least recently used rotation number (made sticky), else the tenant''s Messaging Service SID (number null); touches last_used_at of the chosen numbers no other dispatcher is touching at that moment (never waits).';
 revoke all on function private.pick_senders(jsonb) from public, anon, authenticated;

@@ -14,7 +14,9 @@
 -- Fan-out: one request per 100 due rows, at most private.settings 'dispatch_parallel' (default 2)
 -- per transaction, so a large backlog is drained by several invocations at once (their claims
 -- use SKIP LOCKED, so they never send a row twice). Kicks later in the same transaction (e.g.
--- several insert statements) add only what is missing. The statement-level insert trigger and
+-- several insert statements) add only what is missing. A 'continue' kick (an invocation whose
+-- budget ended with work still due asks for its successor) posts exactly one request: it replaces
+-- the invocation that asked, so the number in flight never grows round after round. The statement-level insert trigger and
 -- the pg_cron job (every minute, 20261122004200_cron_schedule.sql) stay as they are.
 
 -- The old path kept a bearer token in plain text; it is read no more.
@@ -55,7 +57,8 @@ begin
 
   -- An HTTP call every minute for nothing would cost function invocations.
   if v_due > 0 then
-    v_wanted := least(v_parallel, ceil(v_due::numeric / c_rows_per_request)::integer);
+    v_wanted := case when p_reason = 'continue' then 1
+                     else least(v_parallel, ceil(v_due::numeric / c_rows_per_request)::integer) end;
     -- A kick must never make the insert that fired it fail: a missing or broken pg_net or Vault
     -- is a warning, and whatever this block queued is undone.
     begin

@@ -53,6 +53,9 @@ export const EnvSchema = z.object({
   DISPATCH_CONCURRENCY: z.coerce.number().int().positive().default(64),
   DISPATCH_LOOPS: z.coerce.number().int().min(1).max(16).default(2),
   DISPATCH_LEASE_SECONDS: z.coerce.number().int().positive().default(60),
+  // One dispatch invocation's bounds (functions/dispatch/handler.ts explains the defaults).
+  DISPATCH_BUDGET_MS: z.coerce.number().int().min(0).max(4_000).default(2_500),
+  DISPATCH_MAX_MESSAGES: z.coerce.number().int().positive().default(4_000),
 }).superRefine((env, ctx) => {
   if (env.EMAIL_PROVIDER === 'resend' && !env.RESEND_API_KEY) {
     ctx.addIssue({

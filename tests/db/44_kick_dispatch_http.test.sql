@@ -3,7 +3,7 @@
 -- body, timeout, how many with fan-out), nothing without secrets or without due rows. Everything
 -- queued here is rolled back, so nothing is ever sent.
 begin;
-select plan(19);
+select plan(20);
 
 select tests.ob_isolate_queue();
 delete from net.http_request_queue;
@@ -62,6 +62,9 @@ insert into private.settings (key, value) values ('dispatch_parallel', '5');
 select pg_temp.new_transaction();
 select is(private.kick_dispatch('cron') ->> 'requests', '3',
   'with dispatch_parallel 5, one request per 100 due rows (251 due: 3)');
+select pg_temp.new_transaction();
+select is(private.kick_dispatch('continue') ->> 'requests', '1',
+  'a continuation posts one request whatever the backlog (the in-flight count never grows)');
 select pg_temp.new_transaction();
 update private.settings set value = 'lots' where key = 'dispatch_parallel';
 select is(private.kick_dispatch('cron') ->> 'requests', '2', 'a malformed setting means the default');

@@ -1,7 +1,7 @@
 // Run by dispatch.test.ts as a separate process: a dispatcher that dies (exit 137, as under
 // SIGKILL) right after the provider accepted the send of CRASH_MESSAGE_ID and before the result
 // reaches the database.
-import { createDispatcher } from '../../functions/dispatch/handler.ts';
+import { createDispatcher } from '../../functions/dispatch/dispatcher.ts';
 import { deps } from './_env.ts';
 
 const target = Deno.env.get('CRASH_MESSAGE_ID');

@@ -5,7 +5,7 @@
 // burst, hand-offs, provider failures (500, 429, timeout), prompt isolation and injection, and
 // the SMS segment limit.
 import assert from 'node:assert/strict';
-import { createDispatcher } from '../../functions/dispatch/handler.ts';
+import { createDispatcher } from '../../functions/dispatch/dispatcher.ts';
 import { createHandler as inboundHandler } from '../../functions/twilio-inbound/handler.ts';
 import type { EmailSender, OutboundEmail } from '../../functions/_shared/email.ts';
 import { smsSegments } from '../../common/sms_segments.ts';

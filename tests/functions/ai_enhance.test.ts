@@ -2,7 +2,7 @@
 // keeps every variable's rendered value and the opt-out sentence verbatim; a rewrite that drops
 // one, an invalid answer or any provider error sends the plain render instead.
 import assert from 'node:assert/strict';
-import { createDispatcher } from '../../functions/dispatch/handler.ts';
+import { createDispatcher } from '../../functions/dispatch/dispatcher.ts';
 import { type FakeAi, type FakeAiReply, startFakeAnthropic } from '../fakes/anthropic.ts';
 import { startFakeGemini } from '../fakes/gemini.ts';
 import { startFakeTwilio } from '../fakes/twilio.ts';

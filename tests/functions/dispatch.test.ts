@@ -3,11 +3,9 @@
 // database write (nothing lost, nothing sent twice), STOP, the WhatsApp window, quiet hours,
 // templates, and email through Resend and a real SMTP server with threading.
 import assert from 'node:assert/strict';
-import {
-  createDispatcher,
-  type DispatchOptions,
-  sendSlots,
-} from '../../functions/dispatch/handler.ts';
+import { createDispatcher, type DispatchOptions } from '../../functions/dispatch/dispatcher.ts';
+import { sendSlots } from '../../functions/dispatch/slots.ts';
+import { createHandler as dispatchHandler } from '../../functions/dispatch/handler.ts';
 import { createHandler as inboundHandler } from '../../functions/twilio-inbound/handler.ts';
 import { type FakeTwilio, startFakeTwilio } from '../fakes/twilio.ts';
 import { startFakeResend } from '../fakes/resend.ts';
@@ -24,8 +22,10 @@ import {
   queue,
   sid,
   sql,
+  stackEnv,
   test,
   twilioRequest,
+  until,
 } from './_env.ts';
 
 function dispatcher(
@@ -259,6 +259,116 @@ test('send slots: never more than their size at once, one claimer at a time', as
   }
   await Promise.all(tasks);
   assert.equal(peak, 3);
+});
+
+/** A POST to the dispatch function as SQL makes it (service role; kick_dispatch's body). */
+function invocation(body: unknown = { reason: 'test' }, token = stackEnv.serviceKey) {
+  return new Request('http://127.0.0.1:9/dispatch', {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}
+
+test('several invocations at once never send a message twice', async () => {
+  await withFake(async (fake) => {
+    fake.setLatency(3);
+    const ids: string[] = [];
+    const phones: string[] = [];
+    for (let k = 0; k < 3; k++) {
+      const t = await makeTenant();
+      await addNumber(t.id);
+      for (let i = 0; i < 80; i++) {
+        const c = await makeContact(t.id);
+        phones.push(c.phone!);
+        ids.push(await queue(t.id, c.id, { body: `Concurrent ${i}` }));
+      }
+    }
+    // Four isolates, each with two claim loops of small batches and a cap of 60 messages per
+    // invocation, invoked again while they report work left: claims interleave all the time.
+    const env = { TWILIO_API_URL: fake.url, DISPATCH_BATCH: '15', DISPATCH_LOOPS: '2' };
+    const handlers = Array.from({ length: 4 }, () => dispatchHandler(deps(env)));
+    let invocations = 0;
+    await Promise.all(handlers.map(async (h) => {
+      for (let round = 0; round < 50; round++) {
+        const res = await h(invocation({ reason: 'continue', max_messages: 60 }));
+        assert.equal(res.status, 200);
+        const stats = await res.json();
+        invocations++;
+        if (!stats.continued) return;
+      }
+    }));
+    assert.ok(invocations > 4, `the cap split the work (${invocations} invocations)`);
+    const rows = await sql()`select status, provider_sid from public.messages
+                              where id = any(${ids}::uuid[])`;
+    assert.equal(rows.filter((r) => r.status === 'sent').length, ids.length, 'all sent');
+    const posted = new Map<string, number>();
+    for (const r of fake.creates()) {
+      const to = String(r.form.To);
+      posted.set(to, (posted.get(to) ?? 0) + 1);
+    }
+    const twice = phones.filter((p) => (posted.get(p) ?? 0) !== 1);
+    assert.deepEqual(twice, [], 'each message reached Twilio exactly once');
+    assert.equal(new Set(rows.map((r) => r.provider_sid)).size, ids.length);
+  });
+});
+
+test('a capped invocation leaves the rest due and asks SQL for another (kick_dispatch)', async () => {
+  await withFake(async (fake) => {
+    const t = await makeTenant();
+    await addNumber(t.id);
+    const ids: string[] = [];
+    for (let i = 0; i < 12; i++) ids.push(await queue(t.id, (await makeContact(t.id)).id));
+    const kicks: string[] = [];
+    const listener = await sql().listen('dispatch', (p) => kicks.push(JSON.parse(p).reason));
+    try {
+      const d = dispatcher(fake, {}, { DISPATCH_BATCH: '5', DISPATCH_LOOPS: '1' });
+      const first = await d.drain(10_000, 5, 5);
+      assert.equal(first.claimed, 5);
+      assert.equal(first.continued, true);
+      await until(() => Promise.resolve(kicks.includes('continue')), 5_000, 'the continue kick');
+      const left = await sql()`select count(*)::int as n from public.messages
+                                where id = any(${ids}::uuid[]) and status = 'queued'`;
+      assert.ok(left[0].n >= 7, 'the rest stays queued for the next invocation');
+      const rest = await d.drain(10_000);
+      assert.equal(rest.continued, false, 'nothing left: no kick');
+      const sent = await sql()`select count(*)::int as n from public.messages
+                                where id = any(${ids}::uuid[]) and status = 'sent'`;
+      assert.equal(sent[0].n, 12);
+    } finally {
+      await listener.unlisten();
+    }
+  });
+});
+
+test('the dispatch endpoint: service role only, bounded budget, clear errors', async () => {
+  await withFake(async (fake) => {
+    const h = dispatchHandler(deps({ TWILIO_API_URL: fake.url }));
+    const anon = await h(invocation({}, stackEnv.anonKey));
+    assert.equal(anon.status, 403);
+    await anon.body?.cancel();
+    const none = await h(new Request('http://127.0.0.1:9/dispatch', { method: 'POST' }));
+    assert.equal(none.status, 401);
+    await none.body?.cancel();
+    const get = await h(new Request('http://127.0.0.1:9/dispatch'));
+    assert.equal(get.status, 405);
+    await get.body?.cancel();
+    const bad = await h(invocation('{not json'));
+    assert.equal(bad.status, 400);
+    assert.equal((await bad.json()).error.code, 'invalid_json');
+    // A budget past what fits pg_net's 5 s timeout is refused, not silently run.
+    const long = await h(invocation({ max_millis: 60_000 }));
+    assert.equal(long.status, 400);
+    assert.equal((await long.json()).error.code, 'invalid_body');
+    const extra = await h(invocation({ reason: 'cron', sql: 'drop table x' }));
+    assert.equal(extra.status, 400);
+    await extra.body?.cancel();
+    const ok = await h(invocation({ reason: 'cron', due: 3, at: new Date().toISOString() }));
+    assert.equal(ok.status, 200);
+    const stats = await ok.json();
+    assert.equal(typeof stats.claimed, 'number');
+    assert.equal(typeof stats.continued, 'boolean');
+  });
 });
 
 test('timeout before Twilio took it: unknown outcome, reconciled as absent, sent once', async () => {
