@@ -168,6 +168,88 @@ ALTER TABLE ONLY private.send_attempts
 
 CREATE INDEX send_attempts_unsettled_idx ON private.send_attempts USING btree (message_id) WHERE (outcome = ANY (ARRAY['pending'::text, 'unknown'::text]));
 
+CREATE FUNCTION private.record_callback_send(p_message_id uuid, p_account_sid text, p_platform_account_sid text, p_provider_sid text, p_from_address text DEFAULT NULL::text) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_id uuid;
+begin
+  select m.id into v_id from public.messages m
+   where m.id = p_message_id and m.provider_sid is null and m.direction = 'outbound'
+     and m.status in ('queued', 'sending')
+     and private.message_sends_through(m.tenant_id, p_account_sid, p_platform_account_sid)
+   for update;
+  if v_id is null then
+    return false;
+  end if;
+  perform private.record_send_result(
+    p_message_id => v_id, p_provider_sid => p_provider_sid,
+    p_from_address => nullif(regexp_replace(coalesce(p_from_address, ''), '^whatsapp:', ''), ''));
+  update private.send_attempts a
+     set outcome = 'reconciled', finished_at = now(), provider_sid = p_provider_sid
+   where a.message_id = v_id and a.outcome in ('pending', 'unknown');
+  return true;
+end;
+$$;
+
+CREATE FUNCTION private.record_send_results(p_items jsonb) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_ids uuid[];
+  v_sent jsonb;
+  v_count integer := 0;
+  v_n integer;
+  r record;
+begin
+  if exists (
+    select 1 from jsonb_array_elements(p_items) i
+    where coalesce(i->>'outcome', '') not in ('sent', 'unknown', 'failed', 'retry', 'reconciled')
+  ) then
+    raise exception 'record_send_results: outcome must be sent, unknown, failed, retry or reconciled'
+      using errcode = '22023';
+  end if;
+  select coalesce(array_agg(i.id), '{}') into v_ids
+  from jsonb_to_recordset(p_items) as i(id uuid, outcome text) where i.outcome = 'unknown';
+
+  select jsonb_agg(i) into v_sent from jsonb_array_elements(p_items) i where i->>'outcome' = 'sent';
+  if v_sent is not null then
+    v_count := v_count + private.record_sends_succeeded(v_sent);
+  end if;
+
+  if cardinality(v_ids) > 0 then
+    update private.send_attempts a set outcome = 'unknown', finished_at = now()
+    from jsonb_to_recordset(p_items) as u(id uuid, attempt integer, outcome text)
+    where a.message_id = any (v_ids) and u.outcome = 'unknown' and a.message_id = u.id
+      and a.attempt = u.attempt and a.outcome = 'pending';
+    get diagnostics v_n = row_count;
+    v_count := v_count + v_n;
+  end if;
+
+  -- In id order: the lock order of every writer of a group.
+  for r in
+    select * from jsonb_to_recordset(p_items) as x(id uuid, attempt integer, outcome text,
+      sid text, code text, message text, permanent boolean, segments integer, "from" text)
+    where x.outcome in ('failed', 'retry', 'reconciled')
+    order by x.id
+  loop
+    -- Only this attempt and earlier ones: a stale result must not settle the evidence of a
+    -- newer attempt that may be in flight (its crash would then go unreconciled and resend).
+    update private.send_attempts a set outcome = r.outcome, provider_sid = r.sid,
+      finished_at = now()
+    where a.message_id = r.id and a.attempt <= r.attempt and a.outcome in ('pending', 'unknown');
+    perform private.record_send_result(p_message_id => r.id, p_provider_sid => r.sid,
+      p_error_code => case when r.outcome = 'reconciled' then null else r.code end,
+      p_error_message => r.message, p_permanent => coalesce(r.permanent, false),
+      p_segments => r.segments, p_from_address => r."from", p_attempt => r.attempt);
+    v_count := v_count + 1;
+  end loop;
+  return v_count;
+end;
+$$;
+
 -- =================================================================================================
 -- Table private.settings
 -- =================================================================================================
@@ -1270,6 +1352,20 @@ GRANT INSERT(variables) ON TABLE public.messages TO authenticated;
 
 GRANT INSERT(sent_by) ON TABLE public.messages TO authenticated;
 
+CREATE FUNCTION private.apply_enhanced_body(p_message_id uuid, p_attempt integer, p_body text) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  if nullif(trim(p_body), '') is null then
+    raise exception 'an enhanced body needs text' using errcode = '22023';
+  end if;
+  update public.messages m set body = p_body
+  where m.id = p_message_id and m.status = 'sending' and m.attempts = p_attempt;
+  return found;
+end;
+$$;
+
 CREATE FUNCTION private.apply_enqueue_rules() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
@@ -1628,6 +1724,78 @@ begin
     exit when cardinality(v_rows) < v_wanted;
     v_wanted := v_wanted - v_got;
   end loop;
+end;
+$$;
+
+CREATE FUNCTION private.claim_sends(p_batch integer, p_lease_seconds integer DEFAULT 60, p_platform_number text DEFAULT NULL::text, p_email_from text DEFAULT NULL::text) RETURNS SETOF jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_ids uuid[];
+  v_empty uuid[];
+  v_ready jsonb;
+  v_held jsonb[];
+begin
+  select coalesce(array_agg(c.id), '{}'), coalesce(array_agg(c.id) filter (where c.body = ''), '{}')
+  into v_ids, v_empty
+  from private.claim_due_messages(p_batch, p_lease_seconds) c;
+  if cardinality(v_ids) = 0 then
+    return;
+  end if;
+
+  if cardinality(v_empty) > 0 then
+    perform private.record_send_result(p_message_id => m.id, p_provider_sid => null,
+      p_error_code => 'template_error',
+      p_error_message => 'the template could not be rendered: a variable has no value',
+      p_permanent => true, p_attempt => m.attempts)
+    from public.messages m join public.templates t on t.id = m.template_id
+    where m.id = any (v_empty) and private.try_render_template(t.body, m.variables) is null;
+    update public.messages m set body = private.try_render_template(t.body, m.variables)
+    from public.templates t
+    where m.id = any (v_empty) and t.id = m.template_id and m.status = 'sending'
+      and private.try_render_template(t.body, m.variables) is not null;
+  end if;
+
+  with c as materialized (
+    select m.id, m.attempts, m.channel, m.kind, m.body, m.tenant_id, m.conversation_id,
+      m.template_id, m.variables, tpl.body as template_body, tpl.ai_enhance,
+      tpl.whatsapp_content_sid,
+      case
+        when m.id = any (v_empty) and m.kind = 'auto_reply' then 'compose'
+        when m.id = any (v_empty) and tpl.ai_enhance and tpl.whatsapp_content_sid is null
+          and m.body <> '' then 'enhance'
+      end as ai_step,
+      u.unsettled
+    from public.messages m
+    left join public.templates tpl on tpl.id = m.template_id
+    left join lateral (
+      select jsonb_build_object('since', a.started_at, 'from', a.from_address,
+        'to', a.to_address, 'body_sha256', a.body_sha256) as unsettled
+      from private.send_attempts a
+      where m.channel <> 'email' and a.message_id = m.id and a.attempt < m.attempts
+        and a.outcome in ('pending', 'unknown')
+      order by a.attempt limit 1
+    ) u on true
+    where m.id = any (v_ids) and m.status = 'sending'
+  )
+  select
+    coalesce(jsonb_agg(jsonb_build_object('id', c.id, 'attempt', c.attempts))
+      filter (where c.ai_step is null and c.unsettled is null), '[]'::jsonb),
+    coalesce(array_agg(jsonb_build_object('ready', false, 'id', c.id, 'attempt', c.attempts,
+      'channel', c.channel, 'kind', c.kind, 'body', c.body, 'tenant_id', c.tenant_id,
+      'conversation_id', c.conversation_id, 'template_id', c.template_id,
+      'template_body', c.template_body, 'variables', c.variables, 'ai_enhance', c.ai_enhance,
+      'whatsapp_content_sid', c.whatsapp_content_sid, 'ai_step', c.ai_step,
+      'unsettled', c.unsettled))
+      filter (where c.ai_step is not null or c.unsettled is not null), '{}')
+  into v_ready, v_held
+  from c;
+
+  return query
+  select j || '{"ready": true}'::jsonb
+  from private.prepare_sends(v_ready, p_platform_number, p_email_from) j;
+  return query select unnest(v_held);
 end;
 $$;
 
@@ -3009,6 +3177,11 @@ $_$;
 -- Functions in private that span several tables (or none)
 -- =================================================================================================
 
+COMMENT ON FUNCTION private.apply_enhanced_body(p_message_id uuid, p_attempt integer, p_body text) IS 'Dispatcher AI step: replaces the rendered body of a claimed message (status sending at attempt p_attempt) with its enhancement; false when the row moved on.';
+
+REVOKE ALL ON FUNCTION private.apply_enhanced_body(p_message_id uuid, p_attempt integer, p_body text) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.apply_enhanced_body(p_message_id uuid, p_attempt integer, p_body text) TO service_role;
+
 COMMENT ON FUNCTION private.apply_status_callback(p_message_id uuid, p_status text, p_error_code text, p_error_message text) IS 'Moves one outbound message forward only (sent -> delivered -> read; sent -> undelivered/failed), keeps the first error; anything else changes nothing and returns the row.';
 
 REVOKE ALL ON FUNCTION private.apply_status_callback(p_message_id uuid, p_status text, p_error_code text, p_error_message text) FROM PUBLIC;
@@ -3287,6 +3460,11 @@ COMMENT ON FUNCTION private.claim_due_messages(p_batch integer, p_lease_seconds 
 REVOKE ALL ON FUNCTION private.claim_due_messages(p_batch integer, p_lease_seconds integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.claim_due_messages(p_batch integer, p_lease_seconds integer) TO service_role;
 
+COMMENT ON FUNCTION private.claim_sends(p_batch integer, p_lease_seconds integer, p_platform_number text, p_email_from text) IS 'Dispatcher: claims up to p_batch due messages (claim_due_messages), renders template bodies (template_error fails a row), and returns one job per claimed row: prepared (prepare_sends, ready) or held for the AI step (ai_step compose/enhance) or for reconciling an unsettled earlier attempt (unsettled {since, from, to, body_sha256}).';
+
+REVOKE ALL ON FUNCTION private.claim_sends(p_batch integer, p_lease_seconds integer, p_platform_number text, p_email_from text) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.claim_sends(p_batch integer, p_lease_seconds integer, p_platform_number text, p_email_from text) TO service_role;
+
 CREATE FUNCTION private.confirmed_email() RETURNS text
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO ''
@@ -3525,7 +3703,8 @@ begin
 
   -- An HTTP call every minute for nothing would cost function invocations.
   if v_due > 0 then
-    v_wanted := least(v_parallel, ceil(v_due::numeric / c_rows_per_request)::integer);
+    v_wanted := case when p_reason = 'continue' then 1
+                     else least(v_parallel, ceil(v_due::numeric / c_rows_per_request)::integer) end;
     -- A kick must never make the insert that fired it fail: a missing or broken pg_net or Vault
     -- is a warning, and whatever this block queued is undone.
     begin
@@ -3844,6 +4023,120 @@ COMMENT ON FUNCTION private.pick_senders(p_items jsonb) IS 'Dispatcher: the send
 
 REVOKE ALL ON FUNCTION private.pick_senders(p_items jsonb) FROM PUBLIC;
 
+CREATE FUNCTION private.prepare_sends(p_items jsonb, p_platform_number text DEFAULT NULL::text, p_email_from text DEFAULT NULL::text) RETURNS SETOF jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_ids uuid[];
+begin
+  select coalesce(array_agg(i.id), '{}') into v_ids from jsonb_to_recordset(p_items) as i(id uuid);
+  if cardinality(v_ids) = 0 then
+    return;
+  end if;
+  return query
+  with x as materialized (
+    select m.id, m.attempts as attempt, m.tenant_id, m.conversation_id, m.channel, m.body,
+      m.subject, m.media, m.variables, m.email_message_id, m.in_reply_to,
+      nullif(regexp_replace(coalesce(m.to_address, ''), '^whatsapp:', ''), '') as addr,
+      tpl.whatsapp_content_sid, tpl.subject as template_subject,
+      row_number() over (order by m.next_attempt_at, m.id)::integer as n
+    from jsonb_to_recordset(p_items) as i(id uuid, attempt integer)
+    join public.messages m on m.id = i.id and m.attempts = i.attempt and m.status = 'sending'
+    left join public.templates tpl on tpl.id = m.template_id
+    where m.id = any (v_ids)
+  ),
+  picked as (
+    select s.* from private.pick_senders((
+      select coalesce(jsonb_agg(jsonb_build_object('message_id', x.id,
+        'conversation_id', x.conversation_id, 'channel', x.channel, 'n', x.n)), '[]'::jsonb)
+      from x where x.channel <> 'email' and x.addr is not null)) s
+  ),
+  sender as (
+    -- The platform number only for a business that sends through the platform account
+    -- (20261202300000_tenant_sending_policy.sql): on its own account Twilio would refuse it.
+    select p.message_id as id, p.messaging_service_sid as mss,
+      case when p.e164 is null and p.messaging_service_sid is not null then null
+        else coalesce(p.e164, case when private.tenant_sending_mode(x.tenant_id) = 'platform'
+                                   then p_platform_number end) end as num
+    from picked p join x on x.id = p.message_id
+  ),
+  em as (
+    select x.id,
+      coalesce(x.email_message_id, '<' || x.id || '@switchboard.local>') as message_id,
+      coalesce(x.in_reply_to, (
+        select e.email_message_id from public.messages e
+        where e.conversation_id = x.conversation_id and e.direction = 'inbound'
+          and e.email_message_id is not null
+        order by e.created_at desc limit 1)) as in_reply_to,
+      coalesce(x.subject, x.template_subject, case
+        when cv.subject is null then 'Message from ' || t.name
+        when cv.subject ~* '^re:' then cv.subject
+        else 'Re: ' || cv.subject end) as subject,
+      coalesce(t.email_from, p_email_from) as sender
+    from x
+    join public.tenants t on t.id = x.tenant_id
+    join public.conversations cv on cv.id = x.conversation_id
+    where x.channel = 'email' and x.addr is not null
+  ),
+  threaded as (
+    update public.messages m set email_message_id = em.message_id, in_reply_to = em.in_reply_to
+    from em where m.id = em.id and m.id = any (v_ids)
+    returning 1
+  ),
+  att as (
+    select x.id, x.attempt, x.channel, x.body,
+      case when x.channel = 'whatsapp' then 'whatsapp:' || x.addr else x.addr end as to_address,
+      case when x.channel = 'whatsapp' and s.num is not null then 'whatsapp:' || s.num
+        else s.num end as from_address
+    from x join sender s on s.id = x.id
+    where s.num is not null or s.mss is not null
+    union all
+    select x.id, x.attempt, x.channel, x.body, x.addr, em.sender
+    from x join em on em.id = x.id
+  ),
+  written as (
+    insert into private.send_attempts
+      (message_id, attempt, channel, to_address, from_address, body_sha256)
+    select att.id, att.attempt, att.channel, att.to_address, att.from_address,
+      encode(sha256(convert_to(att.body, 'UTF8')), 'hex')
+    from att
+    on conflict (message_id, attempt) do update
+      set started_at = now(), outcome = 'pending', to_address = excluded.to_address,
+        from_address = excluded.from_address, body_sha256 = excluded.body_sha256,
+        finished_at = null
+    returning 1
+  ),
+  superseded as (
+    update private.send_attempts a set outcome = 'reconciled', finished_at = now()
+    from att
+    where a.message_id = any (v_ids) and a.message_id = att.id and a.attempt < att.attempt
+      and a.outcome in ('pending', 'unknown')
+    returning 1
+  )
+  select jsonb_build_object(
+    'id', x.id, 'attempt', x.attempt, 'tenant_id', x.tenant_id, 'channel', x.channel,
+    'body', x.body, 'variables', x.variables, 'content_sid', x.whatsapp_content_sid,
+    'media', coalesce((select jsonb_agg(e->>'url') from jsonb_array_elements(x.media) e
+      where e->>'url' is not null), '[]'::jsonb),
+    'to', case when x.channel = 'whatsapp' then 'whatsapp:' || x.addr else x.addr end,
+    'from', case when x.channel = 'email' then em.sender
+      when x.channel = 'whatsapp' and s.num is not null then 'whatsapp:' || s.num
+      else s.num end,
+    'mss', case when s.num is null then s.mss end,
+    'subject', em.subject, 'message_id', em.message_id, 'in_reply_to', em.in_reply_to)
+  from x
+  left join sender s on s.id = x.id
+  left join em on em.id = x.id
+  order by x.n;
+end;
+$$;
+
+COMMENT ON FUNCTION private.prepare_sends(p_items jsonb, p_platform_number text, p_email_from text) IS 'Dispatcher: for claimed rows [{id, attempt}] picks the sender, writes the pending attempt row (and email threading ids), settles earlier unsettled attempts as reconciled, and returns one send job per row {id, attempt, tenant_id, channel, body, variables, content_sid, media, to, from, mss, subject, message_id, in_reply_to}.';
+
+REVOKE ALL ON FUNCTION private.prepare_sends(p_items jsonb, p_platform_number text, p_email_from text) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.prepare_sends(p_items jsonb, p_platform_number text, p_email_from text) TO service_role;
+
 COMMENT ON FUNCTION private.promote_scheduled(p_limit integer) IS 'pg_cron job: scheduled rows whose scheduled_for has passed become queued and due now (batch of p_limit).';
 
 REVOKE ALL ON FUNCTION private.promote_scheduled(p_limit integer) FROM PUBLIC;
@@ -3889,6 +4182,11 @@ COMMENT ON FUNCTION private.record_account_status_callback(p_account_sid text, p
 
 REVOKE ALL ON FUNCTION private.record_account_status_callback(p_account_sid text, p_platform_account_sid text, p_provider_sid text, p_status text, p_error_code text, p_error_message text) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.record_account_status_callback(p_account_sid text, p_platform_account_sid text, p_provider_sid text, p_status text, p_error_code text, p_error_message text) TO service_role;
+
+COMMENT ON FUNCTION private.record_callback_send(p_message_id uuid, p_account_sid text, p_platform_account_sid text, p_provider_sid text, p_from_address text) IS 'twilio-status ?mid=: records the send a callback reveals (sid, from) and settles its attempt rows, only for a sid-less queued/sending row of a business that sends through the callback''s account. True when recorded.';
+
+REVOKE ALL ON FUNCTION private.record_callback_send(p_message_id uuid, p_account_sid text, p_platform_account_sid text, p_provider_sid text, p_from_address text) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.record_callback_send(p_message_id uuid, p_account_sid text, p_platform_account_sid text, p_provider_sid text, p_from_address text) TO service_role;
 
 CREATE FUNCTION private.record_inbound_many(p_items jsonb) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
@@ -3938,6 +4236,11 @@ COMMENT ON FUNCTION private.record_send_result(p_message_id uuid, p_provider_sid
 
 REVOKE ALL ON FUNCTION private.record_send_result(p_message_id uuid, p_provider_sid text, p_error_code text, p_error_message text, p_permanent boolean, p_segments integer, p_from_address text, p_attempt integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.record_send_result(p_message_id uuid, p_provider_sid text, p_error_code text, p_error_message text, p_permanent boolean, p_segments integer, p_from_address text, p_attempt integer) TO service_role;
+
+COMMENT ON FUNCTION private.record_send_results(p_items jsonb) IS 'Dispatcher: writes a group of send results [{id, attempt, outcome sent|unknown|failed|retry|reconciled, sid, code, message, permanent, segments, from}] in one transaction, settling their attempt rows; rules from record_sends_succeeded / record_send_result.';
+
+REVOKE ALL ON FUNCTION private.record_send_results(p_items jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.record_send_results(p_items jsonb) TO service_role;
 
 CREATE FUNCTION private.record_sends_succeeded(p_items jsonb) RETURNS integer
     LANGUAGE plpgsql SECURITY DEFINER
@@ -4340,6 +4643,21 @@ CREATE FUNCTION private.tenant_sending_mode(p_tenant_id uuid) RETURNS text
     when (select t.platform_provisioned from public.tenants t where t.id = p_tenant_id) then 'platform'
     else 'test'
   end
+$$;
+
+COMMENT ON FUNCTION private.try_render_template(p_body text, p_variables jsonb) IS 'public.render_template, or null when the template cannot be rendered (a variable is missing).';
+
+REVOKE ALL ON FUNCTION private.try_render_template(p_body text, p_variables jsonb) FROM PUBLIC;
+
+CREATE FUNCTION private.try_render_template(p_body text, p_variables jsonb) RETURNS text
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+begin
+  return public.render_template(p_body, coalesce(p_variables, '{}'::jsonb));
+exception when invalid_parameter_value then
+  return null;
+end;
 $$;
 
 COMMENT ON FUNCTION private.valid_timezone(p_name text) IS 'p_name when it is a timezone Postgres knows, else null.';

@@ -65,10 +65,13 @@ begin
       from x where x.channel <> 'email' and x.addr is not null)) s
   ),
   sender as (
+    -- The platform number only for a business that sends through the platform account
+    -- (20261202300000_tenant_sending_policy.sql): on its own account Twilio would refuse it.
     select p.message_id as id, p.messaging_service_sid as mss,
       case when p.e164 is null and p.messaging_service_sid is not null then null
-        else coalesce(p.e164, p_platform_number) end as num
-    from picked p
+        else coalesce(p.e164, case when private.tenant_sending_mode(x.tenant_id) = 'platform'
+                                   then p_platform_number end) end as num
+    from picked p join x on x.id = p.message_id
   ),
   em as (
     select x.id,

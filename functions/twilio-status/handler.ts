@@ -66,20 +66,12 @@ export function createHandler(deps: Deps) {
     if (!row?.id && mid && /^[0-9a-f-]{36}$/i.test(mid)) {
       // The dispatcher died between Twilio's answer and its own write: the callback is the first
       // news of the sid. Record the send (only if the row has no sid yet), then the status.
-      const [m] = await sql<{ id: string }[]>`
-        select id from public.messages
-         where id = ${mid} and provider_sid is null and direction = 'outbound'
-           and status in ('queued', 'sending')
-           and private.message_sends_through(tenant_id, ${p.AccountSid}, ${platformSid})`;
-      if (m) {
-        await sql.begin(async (tx) => {
-          await tx`select private.record_send_result(
-            p_message_id => ${mid}::uuid, p_provider_sid => ${p.MessageSid},
-            p_from_address => ${p.From?.replace(/^whatsapp:/, '') ?? null})`;
-          await tx`update private.send_attempts set outcome = 'reconciled', finished_at = now(),
-                     provider_sid = ${p.MessageSid}
-                    where message_id = ${mid}::uuid and outcome in ('pending', 'unknown')`;
-        });
+      const [{ recorded }] = await sql<{ recorded: boolean }[]>`
+        select private.record_callback_send(
+          p_message_id => ${mid}::uuid, p_account_sid => ${p.AccountSid},
+          p_platform_account_sid => ${platformSid}, p_provider_sid => ${p.MessageSid},
+          p_from_address => ${p.From ?? null}) as recorded`;
+      if (recorded) {
         [row] = await apply();
       }
     }
