@@ -3603,6 +3603,69 @@ COMMENT ON FUNCTION private.form_rate_check(p_tenant_id uuid, p_ip_hash text, p_
 
 REVOKE ALL ON FUNCTION private.form_rate_check(p_tenant_id uuid, p_ip_hash text, p_per_ip integer, p_per_tenant integer) FROM PUBLIC;
 
+COMMENT ON FUNCTION private.import_twilio_message(p_tenant_id uuid, p_item jsonb) IS 'twilio-sync: stores one message of the tenant''s Twilio history ({sid, direction, from, to, body, status, num_segments, date_created, date_sent, error_code}) when it is to or from one of its numbers and new; returns its conversation id, null when skipped.';
+
+REVOKE ALL ON FUNCTION private.import_twilio_message(p_tenant_id uuid, p_item jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.import_twilio_message(p_tenant_id uuid, p_item jsonb) TO service_role;
+
+CREATE FUNCTION private.import_twilio_message(p_tenant_id uuid, p_item jsonb) RETURNS uuid
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_inbound boolean := p_item ->> 'direction' = 'inbound';
+  v_other text := coalesce(p_item ->> case when v_inbound then 'from' else 'to' end, '');
+  v_ours text := regexp_replace(coalesce(p_item ->> case when v_inbound then 'to' else 'from' end,
+    ''), '^whatsapp:', '');
+  v_channel text := case when v_other like 'whatsapp:%' then 'whatsapp' else 'sms' end;
+  v_bare text := regexp_replace(v_other, '^whatsapp:', '');
+  v_created timestamptz := coalesce((p_item ->> 'date_created')::timestamptz, now());
+  v_contact uuid;
+  v_conversation uuid;
+begin
+  if v_other = '' or not exists (select 1 from public.phone_numbers n
+                                  where n.tenant_id = p_tenant_id and n.e164 = v_ours)
+     or exists (select 1 from public.messages m
+                 where m.tenant_id = p_tenant_id and m.provider_sid = p_item ->> 'sid') then
+    return null;
+  end if;
+  if v_inbound then
+    v_conversation := (public.record_inbound(
+      p_channel => v_channel, p_from => v_other, p_to => v_ours,
+      p_body => coalesce(p_item ->> 'body', ''), p_provider_sid => p_item ->> 'sid',
+      p_auto_submitted => true, p_tenant_id => p_tenant_id) ->> 'conversation_id')::uuid;
+    update public.messages m set created_at = v_created
+     where m.tenant_id = p_tenant_id and m.provider_sid = p_item ->> 'sid';
+    update public.conversations c set unread_count = 0 where c.id = v_conversation;
+    return v_conversation;
+  end if;
+  if v_channel = 'whatsapp' then
+    insert into public.contacts (tenant_id, whatsapp, preferred_channel)
+    values (p_tenant_id, v_bare, v_channel) on conflict do nothing;
+    select c.id into v_contact from public.contacts c
+     where c.tenant_id = p_tenant_id and c.whatsapp = private.normalize_phone(v_bare);
+  else
+    insert into public.contacts (tenant_id, phone, preferred_channel)
+    values (p_tenant_id, v_bare, v_channel) on conflict do nothing;
+    select c.id into v_contact from public.contacts c
+     where c.tenant_id = p_tenant_id and c.phone = private.normalize_phone(v_bare);
+  end if;
+  if v_contact is null then
+    return null;
+  end if;
+  v_conversation := (private.ensure_conversation(p_tenant_id, v_contact, v_channel)).id;
+  insert into public.messages (tenant_id, conversation_id, contact_id, direction, channel, kind,
+    body, status, provider_sid, from_address, to_address, segments, created_at, sent_at,
+    error_code)
+  values (p_tenant_id, v_conversation, v_contact, 'outbound', v_channel, 'manual',
+    coalesce(p_item ->> 'body', ''), private.twilio_outbound_status(p_item ->> 'status'),
+    p_item ->> 'sid', v_ours, v_bare, nullif(p_item ->> 'num_segments', '')::integer, v_created,
+    coalesce((p_item ->> 'date_sent')::timestamptz, v_created), nullif(p_item ->> 'error_code', ''))
+  on conflict (tenant_id, provider_sid) do nothing;
+  return v_conversation;
+end;
+$$;
+
 COMMENT ON FUNCTION private.inbound_keyword(p_body text) IS 'The keyword a whole inbound message is: stop (STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE, OPTOUT), start (START, UNSTOP, YES), help (HELP, INFO), else null. Case, surrounding whitespace and punctuation are ignored.';
 
 REVOKE ALL ON FUNCTION private.inbound_keyword(p_body text) FROM PUBLIC;
@@ -4658,6 +4721,22 @@ begin
 exception when invalid_parameter_value then
   return null;
 end;
+$$;
+
+COMMENT ON FUNCTION private.twilio_outbound_status(p_twilio_status text) IS 'Twilio''s message status -> ours for imported outbound history (Twilio holding a message counts as sent).';
+
+CREATE FUNCTION private.twilio_outbound_status(p_twilio_status text) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+  select case p_twilio_status
+    when 'delivered' then 'delivered'
+    when 'read' then 'read'
+    when 'undelivered' then 'undelivered'
+    when 'failed' then 'failed'
+    when 'canceled' then 'canceled'
+    else 'sent'  -- accepted, scheduled, queued, sending, sent: Twilio holds it
+  end
 $$;
 
 COMMENT ON FUNCTION private.valid_timezone(p_name text) IS 'p_name when it is a timezone Postgres knows, else null.';

@@ -90,6 +90,10 @@ const HOST_ENV = [
   'https_proxy',
   'no_proxy',
   'DENO_CERT',
+  'DENO_TLS_CA_STORE',
+  // Deno reads extra CA certificates from here (a TLS-intercepting proxy in front of the npm
+  // registry): without it a worker cannot download a package its map resolves anew.
+  'NODE_EXTRA_CA_CERTS',
   'SSL_CERT_FILE',
 ];
 
