@@ -59,10 +59,28 @@ function exitWithParent() {
   Deno.unrefTimer(timer);
 }
 
+/**
+ * Host variables that configure Deno's own HTTP client (CA certificates, proxies) stay: the
+ * dynamic import below resolves the function's npm packages, and a package its map resolves anew
+ * is downloaded then, after the strip. They say nothing about the host a function could use.
+ */
+const NETWORK_ENV = new Set([
+  'NODE_EXTRA_CA_CERTS',
+  'DENO_CERT',
+  'DENO_TLS_CA_STORE',
+  'SSL_CERT_FILE',
+  'HTTP_PROXY',
+  'HTTPS_PROXY',
+  'NO_PROXY',
+  'http_proxy',
+  'https_proxy',
+  'no_proxy',
+]);
+
 async function main() {
   const [entrypoint, strip = '', mode] = Deno.args;
   exitWithParent();
-  for (const name of strip.split(',')) if (name) Deno.env.delete(name);
+  for (const name of strip.split(',')) if (name && !NETWORK_ENV.has(name)) Deno.env.delete(name);
   const realServe = Deno.serve;
   const captured: Captured = {};
   interceptServe(captured);

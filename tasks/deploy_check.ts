@@ -84,10 +84,36 @@ async function checkPins(root: string, specs: FunctionSpec[]): Promise<Check> {
   return c;
 }
 
-/** Copies functions/ and the maps into an empty folder: what deploy uploads, nothing else. */
+const RELATIVE_IMPORT = /(?:from|import)\s*\(?\s*['"](\.{1,2}\/[^'"]+)['"]/g;
+
+/**
+ * Every local file an entrypoint reaches by relative imports, as the CLI's deploy walks them
+ * (supabase/cli apps/cli-go/pkg/function/deno.go WalkImportPaths): files outside functions/
+ * (common/) are uploaded too, and nothing else outside it is.
+ */
+async function reachedFiles(entrypoints: string[]): Promise<string[]> {
+  const seen = new Set<string>();
+  const todo = [...entrypoints];
+  while (todo.length) {
+    const f = todo.pop()!;
+    if (seen.has(f)) continue;
+    seen.add(f);
+    const text = await Deno.readTextFile(f).catch(() => '');
+    for (const m of text.matchAll(RELATIVE_IMPORT)) {
+      todo.push(new URL(m[1], `file://${f}`).pathname);
+    }
+  }
+  return [...seen];
+}
+
+/** Copies what deploy uploads into an empty folder (functions/, the maps, what they import). */
 async function isolatedCopy(root: string, specs: FunctionSpec[]): Promise<string> {
   const tmp = await Deno.makeTempDir({ prefix: 'switchboard-deploy-check-' });
-  const files = [...specs.map((s) => s.importMap), ...(await walk(`${root}/functions`))];
+  const files = [
+    ...specs.map((s) => s.importMap),
+    ...(await walk(`${root}/functions`)),
+    ...(await reachedFiles(specs.map((s) => s.entrypoint))),
+  ];
   for (const f of new Set(files.filter((f): f is string => !!f))) {
     const target = `${tmp}/${rel(root, f)}`;
     await Deno.mkdir(target.replace(/\/[^/]+$/, ''), { recursive: true });

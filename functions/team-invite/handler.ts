@@ -4,6 +4,7 @@
 // link. The answer is the same whether or not the address has an account.
 import { z } from 'zod';
 import nodemailer from 'nodemailer';
+import { blockedSmtpPort } from '../_shared/email.ts';
 import { callerClaims } from '../_shared/auth.ts';
 import { type Deps, lazyHandler } from '../_shared/context.ts';
 import { CORS, HttpError, json, readJson, wrap } from '../_shared/http.ts';
@@ -75,6 +76,14 @@ export function createHandler(deps: Deps) {
     const p = InviteSchema.parse(await readJson(req));
     if (!env.INVITE_SMTP_URL) {
       throw new HttpError(503, 'mail_unconfigured', 'INVITE_SMTP_URL is not set');
+    }
+    const blocked = blockedSmtpPort(env.INVITE_SMTP_URL);
+    if (blocked) {
+      throw new HttpError(
+        503,
+        'smtp_port_blocked',
+        `INVITE_SMTP_URL uses port ${blocked}, which Supabase Edge Functions block: use smtps:// on 465`,
+      );
     }
     const inv = await inviteAsCaller(deps, claims, p);
     let t = transports.get(env.INVITE_SMTP_URL);

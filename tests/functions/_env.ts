@@ -173,7 +173,7 @@ export async function pauseDispatchKicks(paused: boolean) {
   if (!paused) {
     await storeDispatchSecrets(stackEnv.dbUrl, {
       projectUrl: stackEnv.url,
-      serviceKey: dispatchKey({ SUPABASE_SERVICE_ROLE_KEY: stackEnv.serviceKey }),
+      serviceKey: dispatchKey({ SUPABASE_SECRET_KEY: need('SUPABASE_SECRET_KEY') }),
     });
     return;
   }

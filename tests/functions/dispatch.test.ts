@@ -27,6 +27,7 @@ import {
   twilioRequest,
   until,
 } from './_env.ts';
+import { storeDispatchSecrets } from '../../stack/dispatch_secrets.ts';
 
 function dispatcher(
   fake: FakeTwilio,
@@ -319,8 +320,20 @@ test('a capped invocation leaves the rest due and asks SQL for another (kick_dis
     await addNumber(t.id);
     const ids: string[] = [];
     for (let i = 0; i < 12; i++) ids.push(await queue(t.id, (await makeContact(t.id)).id));
+    // The kick goes where a project's Vault points pg_net: here a recording endpoint, so that the
+    // stack's own dispatch does not take the rest of the rows.
     const kicks: string[] = [];
-    const listener = await sql().listen('dispatch', (p) => kicks.push(JSON.parse(p).reason));
+    const recorder = Deno.serve(
+      { hostname: '127.0.0.1', port: 0, onListen: () => {} },
+      async (r) => {
+        kicks.push((await r.json()).reason);
+        return Response.json({ claimed: 0 });
+      },
+    );
+    await storeDispatchSecrets(stackEnv.dbUrl, {
+      projectUrl: `http://127.0.0.1:${recorder.addr.port}`,
+      serviceKey: 'recorder',
+    });
     try {
       const d = dispatcher(fake, {}, { DISPATCH_BATCH: '5', DISPATCH_LOOPS: '1' });
       const first = await d.drain(10_000, 5, 5);
@@ -336,7 +349,9 @@ test('a capped invocation leaves the rest due and asks SQL for another (kick_dis
                                 where id = any(${ids}::uuid[]) and status = 'sent'`;
       assert.equal(sent[0].n, 12);
     } finally {
-      await listener.unlisten();
+      // Back to the paused state this file runs in (no service_key: kicks call nothing).
+      await pauseDispatchKicks(true);
+      await recorder.shutdown();
     }
   });
 });

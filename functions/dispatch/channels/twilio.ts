@@ -2,7 +2,7 @@
 // Takes a prepared job (sender chosen and attempt row written by SQL) and answers a Result; the
 // outcome of a request that may have reached Twilio without an answer is 'unknown', never a retry.
 import type { Env } from '../../_shared/env.ts';
-import { smsSegments } from '../../_shared/segments.ts';
+import { smsSegments } from '../../../common/sms_segments.ts';
 import {
   classifyError,
   type TwilioClient,
