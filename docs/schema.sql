@@ -16,6 +16,18 @@ CREATE SCHEMA public;
 
 COMMENT ON SCHEMA public IS 'standard public schema';
 
+CREATE TYPE private.inbound_item AS (
+	channel text,
+	"from" text,
+	"to" text,
+	body text,
+	provider_sid text,
+	media jsonb,
+	tenant_id uuid
+);
+
+COMMENT ON TYPE private.inbound_item IS 'One webhook for record_inbound_many: the arguments of one public.record_inbound call.';
+
 GRANT USAGE ON SCHEMA private TO authenticated;
 GRANT USAGE ON SCHEMA private TO service_role;
 
@@ -4258,6 +4270,7 @@ CREATE FUNCTION private.record_inbound_many(p_items jsonb) RETURNS jsonb
     AS $$
 declare
   v_item record;
+  v_in private.inbound_item;
   v_results jsonb[] := '{}';
   v_state text;
   v_message text;
@@ -4272,14 +4285,15 @@ begin
      order by e.value ->> 'from', e.value ->> 'to', e.ordinality
   loop
     begin
+      v_in := jsonb_populate_record(null::private.inbound_item, v_item.item);
       v_results[v_item.n] := jsonb_build_object('ok', public.record_inbound(
-        p_channel => v_item.item ->> 'channel',
-        p_from => v_item.item ->> 'from',
-        p_to => v_item.item ->> 'to',
-        p_body => v_item.item ->> 'body',
-        p_provider_sid => v_item.item ->> 'provider_sid',
-        p_media => coalesce(v_item.item -> 'media', '[]'::jsonb),
-        p_tenant_id => (v_item.item ->> 'tenant_id')::uuid));
+        p_channel => v_in.channel,
+        p_from => v_in."from",
+        p_to => v_in."to",
+        p_body => v_in.body,
+        p_provider_sid => v_in.provider_sid,
+        p_media => coalesce(v_in.media, '[]'::jsonb),
+        p_tenant_id => v_in.tenant_id));
     exception when others then
       get stacked diagnostics v_state = returned_sqlstate, v_message = message_text;
       v_results[v_item.n] := jsonb_build_object('error',

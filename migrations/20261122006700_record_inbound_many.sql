@@ -12,11 +12,26 @@
 --
 -- Every item of a group gets the group transaction's now() as created_at; the caller therefore
 -- puts at most one message per sender in a group, so that a thread keeps its order.
+-- The item's shape, declared once: the function reads items through this type, and twilio-inbound's
+-- InboundItemSchema (functions/twilio-inbound/record_batch.ts) is checked against it by a test.
+create type private.inbound_item as (
+  channel text,
+  "from" text,
+  "to" text,
+  body text,
+  provider_sid text,
+  media jsonb,
+  tenant_id uuid
+);
+comment on type private.inbound_item is
+  'One webhook for record_inbound_many: the arguments of one public.record_inbound call.';
+
 create or replace function private.record_inbound_many(p_items jsonb)
 returns jsonb
 language plpgsql security definer set search_path = '' set lock_timeout = '2s' as $$
 declare
   v_item record;
+  v_in private.inbound_item;
   v_results jsonb[] := '{}';
   v_state text;
   v_message text;
@@ -31,14 +46,15 @@ begin
      order by e.value ->> 'from', e.value ->> 'to', e.ordinality
   loop
     begin
+      v_in := jsonb_populate_record(null::private.inbound_item, v_item.item);
       v_results[v_item.n] := jsonb_build_object('ok', public.record_inbound(
-        p_channel => v_item.item ->> 'channel',
-        p_from => v_item.item ->> 'from',
-        p_to => v_item.item ->> 'to',
-        p_body => v_item.item ->> 'body',
-        p_provider_sid => v_item.item ->> 'provider_sid',
-        p_media => coalesce(v_item.item -> 'media', '[]'::jsonb),
-        p_tenant_id => (v_item.item ->> 'tenant_id')::uuid));
+        p_channel => v_in.channel,
+        p_from => v_in."from",
+        p_to => v_in."to",
+        p_body => v_in.body,
+        p_provider_sid => v_in.provider_sid,
+        p_media => coalesce(v_in.media, '[]'::jsonb),
+        p_tenant_id => v_in.tenant_id));
     exception when others then
       get stacked diagnostics v_state = returned_sqlstate, v_message = message_text;
       v_results[v_item.n] := jsonb_build_object('error',

@@ -2,17 +2,24 @@
 // waits for the next group (private.record_inbound_many), so a burst costs one round trip, one
 // plan and one commit per group, while a lone webhook is written at once. Each webhook still gets
 // its own outcome, and is answered only after its group committed (nothing acknowledged is lost).
+import { z } from 'zod';
 import type { Sql } from '../_shared/db.ts';
 
-export interface InboundItem {
-  channel: 'sms' | 'whatsapp';
-  from: string;
-  to: string;
-  body: string;
-  provider_sid: string;
-  media: { url: string; content_type: string | null }[];
-  tenant_id: string;
-}
+/**
+ * One webhook as record_inbound_many takes it. Its SQL side is the type private.inbound_item
+ * (20261122006700_record_inbound_many.sql); tests/functions/twilio_inbound.test.ts checks that
+ * both name the same fields.
+ */
+export const InboundItemSchema = z.object({
+  channel: z.enum(['sms', 'whatsapp']),
+  from: z.string(),
+  to: z.string(),
+  body: z.string(),
+  provider_sid: z.string(),
+  media: z.array(z.object({ url: z.string(), content_type: z.string().nullable() })),
+  tenant_id: z.string().uuid(),
+});
+export type InboundItem = z.infer<typeof InboundItemSchema>;
 
 /** An item the database refused; `code` is its SQLSTATE, as postgres.js errors carry it. */
 export class RecordError extends Error {

@@ -15,6 +15,7 @@ async function copyTree(from: string, to: string) {
 async function mutatedCopy(): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: 'switchboard-deploy-mutant-' });
   await copyTree(`${ROOT}/functions`, `${dir}/functions`);
+  await copyTree(`${ROOT}/common`, `${dir}/common`);
   await Deno.mkdir(`${dir}/supabase/functions`, { recursive: true });
   await Deno.copyFile(`${ROOT}/supabase/config.toml`, `${dir}/supabase/config.toml`);
   for (const f of ['.env.example']) {

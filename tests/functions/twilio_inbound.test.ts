@@ -5,7 +5,11 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import twilio from 'twilio';
 import { createHandler } from '../../functions/twilio-inbound/handler.ts';
-import { inboundRecorder, RecordError } from '../../functions/twilio-inbound/record_batch.ts';
+import {
+  InboundItemSchema,
+  inboundRecorder,
+  RecordError,
+} from '../../functions/twilio-inbound/record_batch.ts';
 import { FAKE_AUTH_TOKEN } from '../fakes/twilio.ts';
 import {
   addNumber,
@@ -218,6 +222,14 @@ test('STOP opts the contact out of SMS', async () => {
   const [c] = await sql()`select opted_out_channels from public.contacts
     where tenant_id = ${tenant.id} and phone = ${from}`;
   assert.deepEqual(c.opted_out_channels, ['sms']);
+});
+
+test('the inbound item is one shape: InboundItemSchema names the fields of private.inbound_item', async () => {
+  const rows = await sql()<{ name: string }[]>`
+    select a.attname as name from pg_attribute a
+     where a.attrelid = 'private.inbound_item'::regclass and a.attnum > 0 and not a.attisdropped
+     order by a.attnum`;
+  assert.deepEqual(Object.keys(InboundItemSchema.shape), rows.map((r) => r.name));
 });
 
 test('a burst of webhooks: each gets its own answer, each message one row', async () => {
