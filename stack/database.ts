@@ -6,7 +6,7 @@ import { npx, run, runQuiet } from './proc.ts';
 
 export const SUPABASE_CLI = 'supabase@3.1.0';
 export const ROOT = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
-export const TYPES_FILE = `${ROOT}/functions/_shared/database.types.ts`;
+export const TYPES_FILE = `${ROOT}/common/database.types.ts`;
 
 /** Environment for the Supabase CLI: plain TCP on loopback, no TLS warning noise. */
 const CLI_ENV = { PGSSLMODE: 'disable' };

@@ -1,4 +1,4 @@
-// `deno task types`: regenerate functions/_shared/database.types.ts and the schema map
+// `deno task types`: regenerate common/database.types.ts and the schema map
 // docs/schema.sql from a freshly migrated throwaway cluster (the test run fails while either
 // committed file is stale).
 import { throwawayCluster } from '../stack/cluster.ts';

@@ -51,7 +51,7 @@ async function schemaSuite(cluster: Parameters<typeof generateTypes>[0]): Promis
   else {
     r.failed++;
     r.notes.push(
-      `functions/_shared/database.types.ts is stale: run \`deno task types\` and commit it`,
+      `common/database.types.ts is stale: run \`deno task types\` and commit it`,
     );
   }
   const map = await generateSchemaMap(cluster);

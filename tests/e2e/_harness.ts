@@ -8,7 +8,7 @@ import { startWeb } from '../../stack/web.ts';
 import { freePort } from '../../stack/ports.ts';
 import { ROOT } from '../../stack/database.ts';
 import { stackEnv } from '../stack/_env.ts';
-import type { Database } from '../../functions/_shared/database.types.ts';
+import type { Database } from '../../common/database.types.ts';
 
 export const env = stackEnv();
 export const OUTPUT = `${ROOT}/tests/output`;

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import postgres from 'postgres';
 import { decodeProtectedHeader, SignJWT } from 'jose';
 import { createClient } from '@supabase/supabase-js';
-import type { Database } from '../../functions/_shared/database.types.ts';
+import type { Database } from '../../common/database.types.ts';
 import { SIGNING_KEY } from '../../stack/keys.ts';
 import { stackEnv } from './_env.ts';
 import { followLink, linkIn, waitForMail } from '../_mail.ts';

@@ -2,7 +2,7 @@
 // on the app's tables, and tenant isolation through every one of those calls.
 import assert from 'node:assert/strict';
 import { createClient, type SupabaseClient } from '@supabase/supabase-js';
-import type { Database } from '../../functions/_shared/database.types.ts';
+import type { Database } from '../../common/database.types.ts';
 import { stackEnv } from './_env.ts';
 
 const env = stackEnv();

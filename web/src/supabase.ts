@@ -1,6 +1,6 @@
 // The one supabase-js client of the dashboard, typed with the generated Database types.
 import { createClient } from '@supabase/supabase-js';
-import type { Database } from '../../functions/_shared/database.types.ts';
+import type { Database } from '../../common/database.types.ts';
 import { SUPABASE_KEY, SUPABASE_URL } from './env.ts';
 
 export type { Database };
