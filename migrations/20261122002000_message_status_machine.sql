@@ -57,7 +57,7 @@ grant execute on function private.message_status_transition_allowed(text, text)
 -- Enforcement lives in the triggers' WHEN clauses, so an allowed move costs no function call at
 -- all (the claim moves 100 rows at a time, and a call per row would double its cost); the trigger
 -- function below runs only to refuse. The WHEN lists must equal private.message_status_transitions():
--- tests/db/20_outbox_status_machine.test.sql tries all 100 pairs against both.
+-- dev/tests/db/20_outbox_status_machine.test.sql tries all 100 pairs against both.
 -- Security invoker on purpose: it reads nothing but the row.
 create or replace function private.refuse_message_status()
 returns trigger

@@ -27,8 +27,8 @@
 -- `supabase db advisors` reports them as function_search_path_mutable (WARN). PostgreSQL never
 -- inlines a function that has a SET clause, and these are evaluated for every row a claim looks
 -- at: as calls, each saving and restoring search_path, they would multiply the claim's cost at
--- production volume and miss its target (bench/db.ts times claim_due_messages on 2M messages;
--- figures in bench/RESULTS.md). They are safe without it: each is a
+-- production volume and miss its target (dev/bench/db.ts times claim_due_messages on 2M messages;
+-- figures in dev/bench/RESULTS.md). They are safe without it: each is a
 -- single immutable expression over its arguments that names only schema-qualified private.*
 -- functions and built-in operators, is not security definer, and every caller that matters
 -- (claim_due_messages, the enqueue trigger, bulk_send, reengage_idle) pins search_path = '' itself,

@@ -18,7 +18,7 @@ $$;
 comment on function private.keep_tenant_id() is 'Refuses any change of tenant_id: rows never move between tenants.';
 
 -- Every public table with a tenant_id column as of this migration; a later table must add its own
--- trigger (tests/db/16_rls_structure checks that none is missing).
+-- trigger (dev/tests/db/16_rls_structure checks that none is missing).
 do $$
 declare
   t text;

@@ -5,7 +5,7 @@
 -- stack listened to, and called pg_net only when private.settings had dispatch_url, which nothing
 -- set: on a Supabase project queued messages stayed queued.
 --
--- Setup, once per project (stack/README.md "Calling dispatch from the database"):
+-- Setup, once per project (dev/stack/README.md "Calling dispatch from the database"):
 --   select vault.create_secret('https://<ref>.supabase.co', 'project_url');
 --   select vault.create_secret('<secret key, or the legacy service_role key>', 'service_key');
 -- Without both secrets the kick makes no HTTP call and raises no error (a fresh project, a

@@ -168,7 +168,7 @@ grant execute on function private.tenant_send_block_reason(uuid, text, text) to 
 -- Stable now (it reads the tenant). Like the helpers it calls, it has no SET search_path: a SET
 -- clause keeps the planner from inlining a SQL function (PostgreSQL's inline_function() skips
 -- functions with proconfig), and these run per row in claim_due_messages and the enqueue
--- trigger; every name in them is schema-qualified (tasks/test.ts EXPLAINED_WARNINGS).
+-- trigger; every name in them is schema-qualified (dev/tasks/test.ts EXPLAINED_WARNINGS).
 create or replace function private.message_block_reason(
   p_contact public.contacts, p_conversation public.conversations, p_template public.templates,
   p_channel text, p_kind text, p_at timestamptz

@@ -4,7 +4,7 @@
 //
 // Bounds (hosted Supabase: 2 s CPU per request; pg_net's default request timeout is 5 s): claims
 // stop after DISPATCH_BUDGET_MS of wall time (default 2,500 ms) or DISPATCH_MAX_MESSAGES claimed
-// messages (default 4,000: bench/dispatch.ts measures 0.16-0.17 ms of functions CPU per message
+// messages (default 4,000: dev/bench/dispatch.ts measures 0.16-0.17 ms of functions CPU per message
 // here, so a full invocation stays under ~0.7 s of CPU, 1.5 s even at twice that); sends in
 // flight then finish and the answer comes back well within 5 s. With work still due it has
 // already asked SQL for the next invocation (private.kick_dispatch('continue')). Several invocations at once never send a message twice:

@@ -7,7 +7,7 @@ import type { Sql } from '../_shared/db.ts';
 
 /**
  * One webhook as record_inbound_many takes it. Its SQL side is the type private.inbound_item
- * (20261122006700_record_inbound_many.sql); tests/functions/twilio_inbound.test.ts checks that
+ * (20261122006700_record_inbound_many.sql); dev/tests/functions/twilio_inbound.test.ts checks that
  * both name the same fields.
  */
 export const InboundItemSchema = z.object({
