@@ -1,6 +1,6 @@
 // `deno task bench ai`: the AI auto-reply path's own overhead, end to end through the local stack:
 // a signed Twilio inbound webhook (gateway -> functions server -> twilio-inbound ->
-// record_inbound -> the auto-reply trigger) -> NOTIFY wakes the stack's dispatcher -> claim ->
+// record_inbound -> the auto-reply trigger) -> kick_dispatch -> pg_net -> dispatch -> claim ->
 // private.auto_reply_context -> the provider SDK against a 0 ms loopback fake (Anthropic, then
 // Gemini) -> auto_reply_apply -> the Twilio send, timed when the fake Twilio receives it.
 //
@@ -160,7 +160,7 @@ try {
 
   lines.push(
     `Signed Twilio webhook -> reply's send call at the fake Twilio, through the local stack`,
-    `(gateway, functions server, twilio-inbound, record_inbound + auto-reply trigger, NOTIFY ->`,
+    `(gateway, functions server, twilio-inbound, record_inbound + auto-reply trigger, pg_net ->`,
     `dispatcher, auto_reply_context, provider SDK -> 0 ms loopback fake, auto_reply_apply, Twilio`,
     `SDK send). ${CONVERSATIONS} new conversations per provider, ${CONCURRENCY} in flight.`,
     `Debounce set to 0 for the overhead rows (private.settings auto_reply_debounce_ms); the last`,

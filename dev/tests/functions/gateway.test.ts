@@ -1,6 +1,7 @@
 // The functions server behind the stack's gateway (/functions/v1/<name>), as a deployed project
-// is reached: verify_jwt from config.toml, Supabase's error shapes, the dispatcher woken by
-// NOTIFY, and the Twilio simulator's signed status callbacks arriving at twilio-status.
+// is reached: verify_jwt from config.toml, Supabase's error shapes, dispatch called by
+// private.kick_dispatch through pg_net, and the Twilio simulator's signed status callbacks
+// arriving at twilio-status.
 import assert from 'node:assert/strict';
 import { SignJWT } from 'jose';
 import { signForm } from '../../../functions/_shared/twilio.ts';
