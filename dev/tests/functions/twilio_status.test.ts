@@ -16,6 +16,7 @@ import {
   sql,
   test,
   twilioRequest,
+  until,
 } from './_env.ts';
 
 const handler = createHandler(deps());
@@ -204,4 +205,29 @@ test('an early callback waits out an unknown outcome and applies when reconcile 
   assert.equal((await message(id)).status, 'sending');
   await dispatcherWrites(id, 'reconciled', providerSid); // the next claim's lookup found the copy
   assert.equal((await message(id)).status, 'delivered');
+});
+
+test('a callback arriving while the send result is being written is applied once it commits', async () => {
+  const id = await sendingMessage();
+  const providerSid = sid();
+  let answered = false;
+  let pending: Promise<{ status: number }> | undefined;
+  await sql().begin(async (tx) => {
+    // The dispatcher's write, not yet committed: the callback cannot see the sid.
+    await tx`select private.record_send_results(${
+      tx.json([{ id, attempt: 1, outcome: 'sent', sid: providerSid }])
+    })`;
+    pending = post(callback(providerSid, 'delivered')).finally(() => answered = true);
+    // Until the callback waits for this sid's lock (or, without one, has already answered).
+    await until(async () =>
+      answered || (await sql()<{ n: number }[]>`
+        select count(*)::int as n from pg_locks l
+        where l.locktype = 'advisory' and not l.granted
+          and ((l.classid::bigint << 32) | l.objid::bigint) = hashtextextended(${providerSid}, 7000)
+      `)[0].n > 0
+    );
+  });
+  assert.equal((await pending!).status, 200);
+  assert.equal((await message(id)).status, 'delivered');
+  assert.equal(await kept(providerSid), 0);
 });
