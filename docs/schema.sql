@@ -68,6 +68,58 @@ GRANT ALL ON FUNCTION public.ai_models() TO authenticated;
 GRANT ALL ON FUNCTION public.ai_models() TO service_role;
 
 -- =================================================================================================
+-- Table private.early_status_callbacks
+-- =================================================================================================
+
+CREATE TABLE private.early_status_callbacks (
+    account_sid text NOT NULL,
+    provider_sid text NOT NULL,
+    status text NOT NULL,
+    platform_account_sid text,
+    error_code text,
+    error_message text,
+    received_at timestamp with time zone DEFAULT now() NOT NULL,
+    seq bigint NOT NULL,
+    CONSTRAINT early_status_callbacks_status_check CHECK ((status = ANY (ARRAY['sent'::text, 'delivered'::text, 'read'::text, 'undelivered'::text, 'failed'::text])))
+);
+
+COMMENT ON TABLE private.early_status_callbacks IS 'Twilio status callbacks that arrived before any message had their sid; applied (then deleted) when a message of a business sending through account_sid gets that sid; expired after a day.';
+
+ALTER TABLE private.early_status_callbacks ALTER COLUMN seq ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME private.early_status_callbacks_seq_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+ALTER TABLE ONLY private.early_status_callbacks
+    ADD CONSTRAINT early_status_callbacks_pkey PRIMARY KEY (provider_sid, account_sid, status);
+
+CREATE INDEX early_status_callbacks_account_idx ON private.early_status_callbacks USING btree (account_sid);
+
+CREATE INDEX early_status_callbacks_received_at_idx ON private.early_status_callbacks USING btree (received_at);
+
+ALTER TABLE private.early_status_callbacks ENABLE ROW LEVEL SECURITY;
+
+CREATE FUNCTION private.expire_early_status_callbacks() RETURNS integer
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+  with gone as (
+    delete from private.early_status_callbacks e
+    where e.received_at < now() - interval '1 day'
+    returning 1
+  )
+  select count(*)::integer from gone
+$$;
+
+COMMENT ON FUNCTION private.expire_early_status_callbacks() IS 'pg_cron: deletes kept early status callbacks that no message claimed within a day.';
+
+REVOKE ALL ON FUNCTION private.expire_early_status_callbacks() FROM PUBLIC;
+
+-- =================================================================================================
 -- Table private.form_submissions
 -- =================================================================================================
 
@@ -1313,6 +1365,10 @@ CREATE POLICY "Members can send manual messages in their tenant's conversation" 
    FROM public.templates t
   WHERE ((t.id = messages.template_id) AND (t.tenant_id = messages.tenant_id)))))));
 
+CREATE TRIGGER messages_apply_early_status_callbacks AFTER UPDATE OF provider_sid ON public.messages FOR EACH ROW WHEN (((old.provider_sid IS NULL) AND (new.provider_sid IS NOT NULL) AND (new.direction = 'outbound'::text))) EXECUTE FUNCTION private.apply_early_status_callbacks();
+
+CREATE TRIGGER messages_apply_early_status_callbacks_insert AFTER INSERT ON public.messages FOR EACH ROW WHEN (((new.provider_sid IS NOT NULL) AND (new.direction = 'outbound'::text))) EXECUTE FUNCTION private.apply_early_status_callbacks();
+
 CREATE TRIGGER messages_count_template_usage AFTER INSERT ON public.messages REFERENCING NEW TABLE AS new_messages FOR EACH STATEMENT EXECUTE FUNCTION private.count_template_usage();
 
 CREATE TRIGGER messages_enqueue_rules BEFORE INSERT ON public.messages FOR EACH ROW WHEN (((new.direction = 'outbound'::text) AND (new.status = ANY (ARRAY['queued'::text, 'scheduled'::text])))) EXECUTE FUNCTION private.apply_enqueue_rules();
@@ -1363,6 +1419,31 @@ GRANT INSERT(template_id) ON TABLE public.messages TO authenticated;
 GRANT INSERT(variables) ON TABLE public.messages TO authenticated;
 
 GRANT INSERT(sent_by) ON TABLE public.messages TO authenticated;
+
+CREATE FUNCTION private.apply_early_status_callbacks() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  r record;
+begin
+  perform private.lock_status_sid(new.provider_sid);
+  for r in
+    with applied as (
+      delete from private.early_status_callbacks e
+      where e.provider_sid = new.provider_sid
+        and private.message_sends_through(new.tenant_id, e.account_sid, e.platform_account_sid)
+      returning e.*
+    )
+    select * from applied order by applied.received_at, applied.seq
+  loop
+    perform private.apply_status_callback(new.id, r.status, r.error_code, r.error_message);
+  end loop;
+  return null;
+end;
+$$;
+
+REVOKE ALL ON FUNCTION private.apply_early_status_callbacks() FROM PUBLIC;
 
 CREATE FUNCTION private.apply_enhanced_body(p_message_id uuid, p_attempt integer, p_body text) RETURNS boolean
     LANGUAGE plpgsql SECURITY DEFINER
@@ -1950,6 +2031,36 @@ COMMENT ON FUNCTION private.expire_leases() IS 'pg_cron job: sending rows whose 
 
 REVOKE ALL ON FUNCTION private.expire_leases() FROM PUBLIC;
 GRANT ALL ON FUNCTION private.expire_leases() TO service_role;
+
+CREATE FUNCTION private.keep_early_status_callback(p_account_sid text, p_platform_account_sid text, p_provider_sid text, p_status text, p_error_code text DEFAULT NULL::text, p_error_message text DEFAULT NULL::text) RETURNS public.messages
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_msg public.messages;
+begin
+  if lower(trim(p_status)) not in ('sent', 'delivered', 'read', 'undelivered', 'failed') then
+    return null;
+  end if;
+  perform private.lock_status_sid(p_provider_sid);
+  v_msg := private.record_account_status_callback(p_account_sid, p_platform_account_sid,
+    p_provider_sid, p_status, p_error_code, p_error_message);
+  if v_msg.id is not null then
+    return v_msg;
+  end if;
+  if (select count(*) from private.early_status_callbacks e where e.account_sid = p_account_sid)
+     >= private.max_early_status_callbacks() then
+    return null;
+  end if;
+  -- A duplicate keeps the first copy (as a duplicate callback changes nothing on a row).
+  insert into private.early_status_callbacks
+    (account_sid, provider_sid, status, platform_account_sid, error_code, error_message)
+  values (p_account_sid, p_provider_sid, lower(trim(p_status)), p_platform_account_sid,
+    p_error_code, p_error_message)
+  on conflict do nothing;
+  return null;
+end;
+$$;
 
 CREATE FUNCTION private.kick_dispatch_on_insert() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
@@ -3742,6 +3853,11 @@ CREATE FUNCTION private.is_unsubscribed_error(p_error_code text) RETURNS boolean
   select p_error_code = '21610'
 $$;
 
+COMMENT ON FUNCTION private.keep_early_status_callback(p_account_sid text, p_platform_account_sid text, p_provider_sid text, p_status text, p_error_code text, p_error_message text) IS 'twilio-status: a callback no message has the sid of yet. Applies it if the sid landed meanwhile (under the sid''s lock), else keeps it in private.early_status_callbacks (at most max_early_status_callbacks per account). Returns the message applied to, or null.';
+
+REVOKE ALL ON FUNCTION private.keep_early_status_callback(p_account_sid text, p_platform_account_sid text, p_provider_sid text, p_status text, p_error_code text, p_error_message text) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.keep_early_status_callback(p_account_sid text, p_platform_account_sid text, p_provider_sid text, p_status text, p_error_code text, p_error_message text) TO service_role;
+
 COMMENT ON FUNCTION private.kick_dispatch(p_reason text) IS 'Wakes the dispatch edge function: net.http_post to Vault project_url + /functions/v1/dispatch with the Vault service_key, body {reason, due, at}; one request per 100 due rows up to dispatch_parallel per transaction; nothing without due rows or secrets. Returns the body plus requests (how many were queued).';
 
 REVOKE ALL ON FUNCTION private.kick_dispatch(p_reason text) FROM PUBLIC;
@@ -3813,9 +3929,25 @@ begin
 end;
 $_$;
 
+COMMENT ON FUNCTION private.lock_status_sid(p_provider_sid text) IS 'The transaction-scoped lock under which a sid''s first appearance on a message and a kept early callback for it meet.';
+
+REVOKE ALL ON FUNCTION private.lock_status_sid(p_provider_sid text) FROM PUBLIC;
+
+CREATE FUNCTION private.lock_status_sid(p_provider_sid text) RETURNS void
+    LANGUAGE sql
+    SET search_path TO ''
+    AS $$
+  select pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended(p_provider_sid, 7000))
+$$;
+
 COMMENT ON FUNCTION private.mark_dormant(p_limit integer) IS 'pg_cron job: open conversations idle 14 days become dormant (they reopen when the contact writes).';
 
 REVOKE ALL ON FUNCTION private.mark_dormant(p_limit integer) FROM PUBLIC;
+
+CREATE FUNCTION private.max_early_status_callbacks() RETURNS integer
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO ''
+    AS $$ select 10000 $$;
 
 CREATE FUNCTION private.max_send_attempts() RETURNS integer
     LANGUAGE sql IMMUTABLE
@@ -5485,6 +5617,8 @@ ALTER PUBLICATION supabase_realtime ADD TABLE public.conversations, public.messa
 -- pg_cron jobs (cron.job: name [schedule] and command)
 -- =================================================================================================
 
+-- switchboard-expire-early-callbacks  [*/10 * * * *]
+select private.expire_early_status_callbacks()
 -- switchboard-expire-leases  [* * * * *]
 select private.expire_leases()
 -- switchboard-kick-dispatch  [* * * * *]

@@ -42,6 +42,38 @@ function form(data: Record<string, unknown> | undefined): URLSearchParams {
   return out;
 }
 
+// The error and its causes, outermost first. Deno's fetch (2.x, like undici) rejects with
+// TypeError "fetch failed" and puts what happened in `cause`, e.g. "error sending request for url
+// (…): client error (Connect): tcp connect error: Connection refused (os error 111)".
+function causes(e: unknown): { name: string; message: string; code: string }[] {
+  const out = [];
+  for (let c = e, depth = 0; c && depth < 8; depth++) {
+    const err = c as { name?: unknown; message?: unknown; code?: unknown; cause?: unknown };
+    out.push({
+      name: String(err.name ?? ''),
+      message: String(err.message ?? c),
+      code: String(err.code ?? ''),
+    });
+    c = err.cause;
+  }
+  return out;
+}
+
+function errorChain(e: unknown): string {
+  return causes(e).map((c) => [c.name, c.code, c.message].filter(Boolean).join(' ')).join(' <- ');
+}
+
+// The connection was never made (refused, no such host, failed connect or handshake), so no
+// request reached Twilio. A timeout is never one of these: it may fire after the request left.
+const NEVER_CONNECTED =
+  /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|connection refused|tcp connect error|client error \(Connect\)|dns error|failed to lookup address|not known/i;
+
+function neverLeft(e: unknown): boolean {
+  const chain = causes(e);
+  if (chain.some((c) => c.name === 'TimeoutError' || c.name === 'AbortError')) return false;
+  return chain.some((c) => NEVER_CONNECTED.test(c.code) || NEVER_CONNECTED.test(c.message));
+}
+
 export class FetchHttpClient {
   constructor(private apiUrl: string, private timeoutMs: number) {}
 
@@ -62,11 +94,9 @@ export class FetchHttpClient {
         signal: AbortSignal.timeout(opts.timeout ?? this.timeoutMs),
       });
     } catch (e) {
-      const err = e as Error;
-      if (/refused|dns|not known|ENOTFOUND|ECONNREFUSED/i.test(err.message)) {
-        throw new NotSentError(`twilio unreachable: ${err.message}`);
-      }
-      throw new UnknownOutcomeError(`twilio request outcome unknown: ${err.name} ${err.message}`);
+      const detail = errorChain(e);
+      if (neverLeft(e)) throw new NotSentError(`twilio unreachable: ${detail}`);
+      throw new UnknownOutcomeError(`twilio request outcome unknown: ${detail}`);
     }
     let text: string;
     try {

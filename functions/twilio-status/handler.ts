@@ -3,6 +3,8 @@
 // sends through that account (a valid signature from another business's account changes
 // nothing), moves the message forward only and keeps the first error. The StatusCallback URL carries our message id (?mid=), so a callback for a send whose
 // result the dispatcher never recorded (it died after Twilio's 2xx) attaches the sid to the row.
+// A callback that still finds no message came early (before the send's result was written): SQL
+// keeps it (private.keep_early_status_callback) and applies it when a message gets the sid.
 import { z } from 'zod';
 import { type Deps, lazyHandler } from '../_shared/context.ts';
 import { platformCreds, tokensForAccount } from '../_shared/credentials.ts';
@@ -74,6 +76,15 @@ export function createHandler(deps: Deps) {
       if (recorded) {
         [row] = await apply();
       }
+    }
+    if (!row?.id) {
+      // Early: the dispatcher has not written this send's result yet, and Twilio will not send
+      // the callback again. SQL keeps it and applies it when the sid lands.
+      [row] = await sql<Row[]>`
+        select id, status from private.keep_early_status_callback(
+          p_account_sid => ${p.AccountSid}, p_platform_account_sid => ${platformSid},
+          p_provider_sid => ${p.MessageSid}, p_status => ${status},
+          p_error_code => ${p.ErrorCode ?? null}, p_error_message => ${p.ErrorMessage ?? null})`;
     }
     return json(200, { ok: true, message_id: row?.id ?? null, status: row?.status ?? null });
   });

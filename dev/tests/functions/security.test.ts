@@ -250,6 +250,29 @@ test("a callback signed by another business's account cannot fail this one's mes
   assert.equal(m.error_code, null);
 });
 
+test("an early callback from another business's account is never applied when the sid lands", async () => {
+  const t = await makeTenant();
+  await connectAccount(t.id, accountSid(), 'victim-token-' + crypto.randomUUID());
+  const c = await makeContact(t.id);
+  const id = await queue(t.id, c.id, { next_attempt_at: new Date(Date.now() + 3600_000) });
+  await sql()`update public.messages set status = 'sending', attempts = 1,
+                lease_until = now() + interval '1 minute' where id = ${id}`;
+  const providerSid = sid();
+  const a = await attacker();
+  // Before the victim's dispatcher writes Twilio's answer: kept (200), as any early callback is.
+  for (const query of ['', `?mid=${id}`]) {
+    const res = await statusHandler(deps())(forged(a, { MessageSid: providerSid }, query));
+    assert.equal(res.status, 200);
+    assert.equal((await res.json()).message_id, null);
+  }
+  await sql()`select private.record_send_results(${
+    sql().json([{ id, attempt: 1, outcome: 'sent', sid: providerSid }])
+  })`;
+  const m = await message(id);
+  assert.equal(m.status, 'sent', "the attacker's kept callback does not fail it");
+  assert.equal(m.error_code, null);
+});
+
 test("?mid= from another business's account cannot mark this one's queued message as sent", async () => {
   const t = await makeTenant();
   await connectAccount(t.id, accountSid(), 'victim-token-' + crypto.randomUUID());

@@ -4,7 +4,12 @@ import assert from 'node:assert/strict';
 import { mask, open, seal } from '../../../functions/_shared/crypto.ts';
 import { EnvError, parseEnv } from '../../../functions/_shared/env.ts';
 import { smsSegments, smsSegmentsByCalculator } from '../../../common/sms_segments.ts';
-import { classifyError, NotSentError } from '../../../functions/_shared/twilio.ts';
+import {
+  classifyError,
+  NotSentError,
+  twilioClient,
+  UnknownOutcomeError,
+} from '../../../functions/_shared/twilio.ts';
 import { DEV_CREDENTIALS_KEY } from '../../stack/functions.ts';
 import { test } from './_env.ts';
 
@@ -77,4 +82,45 @@ test('error classes: permanent, transient, network', () => {
   assert.equal(classifyError(new NotSentError('refused')).permanent, false);
   assert.equal(classifyError(e(400, 21999)).permanent, true, 'other 4xx are permanent');
   return Promise.resolve();
+});
+
+const creds = { accountSid: 'AC' + '0'.repeat(32), authToken: 'token' };
+const sms = { to: '+14155550100', from: '+15005550006', body: 'hello' };
+
+test('Twilio refusing the connection: not sent (a prompt retry), through the real SDK', async () => {
+  // A loopback port nobody listens on: Deno's fetch rejects "fetch failed", the refusal in cause.
+  const l = Deno.listen({ hostname: '127.0.0.1', port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  const err = await twilioClient(creds, `http://127.0.0.1:${port}`).messages.create(sms).then(
+    () => assert.fail('a refused connection cannot succeed'),
+    (e) => e,
+  );
+  assert.ok(err instanceof NotSentError, `expected NotSentError, got ${err}`);
+  assert.match(err.message, /refused/i);
+  assert.deepEqual(
+    { code: classifyError(err).code, permanent: classifyError(err).permanent },
+    { code: 'network', permanent: false },
+  );
+});
+
+test('Twilio taking the request and never answering: outcome unknown, not a retry', async () => {
+  const l = Deno.listen({ hostname: '127.0.0.1', port: 0 });
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const conn of l) held.push(conn); // reads nothing, answers nothing
+  })();
+  try {
+    const url = `http://127.0.0.1:${(l.addr as Deno.NetAddr).port}`;
+    const err = await twilioClient(creds, url, 300).messages.create(sms).then(
+      () => assert.fail('no answer cannot succeed'),
+      (e) => e,
+    );
+    assert.ok(err instanceof UnknownOutcomeError, `expected UnknownOutcomeError, got ${err}`);
+    assert.ok(!(err instanceof NotSentError));
+  } finally {
+    l.close();
+    await accepting.catch(() => {});
+    for (const c of held) c.close();
+  }
 });
