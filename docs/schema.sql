@@ -3514,8 +3514,12 @@ CREATE FUNCTION private.block_message(p_reason text, p_channel text) RETURNS tex
       when 'sms' then 'phone number' when 'whatsapp' then 'WhatsApp number' else 'email address' end)
     when 'whatsapp_window_closed' then
       'WhatsApp allows free-form messages only within 24 hours of the customer''s last message; send an approved WhatsApp template instead.'
-    when 'test_mode' then
-      'Test mode: this business has not connected its own Twilio account yet, so SMS and WhatsApp messages are not sent. Connect one under Channels.'
+    when 'test_mode' then case p_channel
+      when 'email' then
+        'Test mode: this business has no verified sender domain yet, so email is not sent. Ask for one under Channels.'
+      else
+        'Test mode: this business has not connected its own Twilio account yet, so SMS and WhatsApp messages are not sent. Connect one under Channels.'
+      end
     when 'country_not_allowed' then
       'This business may not send to numbers in that country; ask the operator to allow it.'
     when 'premium_rate_number' then 'Messages to premium-rate numbers are never sent.'
@@ -4794,7 +4798,7 @@ begin
 end;
 $$;
 
-COMMENT ON FUNCTION private.tenant_send_block_reason(p_tenant_id uuid, p_channel text, p_address text) IS 'SMS/WhatsApp only: test_mode (no own verified Twilio account, not provisioned), country_not_allowed, premium_rate_number or number_type_not_allowed; else null.';
+COMMENT ON FUNCTION private.tenant_send_block_reason(p_tenant_id uuid, p_channel text, p_address text) IS 'test_mode (SMS/WhatsApp: no own verified Twilio account and not provisioned; email: no verified sender domain and not provisioned), country_not_allowed, premium_rate_number or number_type_not_allowed; else null.';
 
 REVOKE ALL ON FUNCTION private.tenant_send_block_reason(p_tenant_id uuid, p_channel text, p_address text) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.tenant_send_block_reason(p_tenant_id uuid, p_channel text, p_address text) TO service_role;
@@ -4807,6 +4811,16 @@ declare
   v_to text;
   v_t record;
 begin
+  if p_channel = 'email' then
+    -- Email goes out through the platform's email provider account: a self-serve business may use
+    -- it only once an operator verified a sender domain of its own (or provisioned it), else a
+    -- fresh sign-up could mail anyone from the platform (20261202300100_tenant_email_domains.sql).
+    return case when exists (select 1 from public.tenants t
+                              where t.id = p_tenant_id and t.platform_provisioned)
+                  or exists (select 1 from public.tenant_email_domains d
+                              where d.tenant_id = p_tenant_id and d.verified_at is not null)
+                then null else 'test_mode' end;
+  end if;
   if p_channel not in ('sms', 'whatsapp') then
     return null;
   end if;

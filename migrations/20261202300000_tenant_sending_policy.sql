@@ -118,7 +118,7 @@ comment on function private.tenant_sending_mode(uuid) is
 revoke all on function private.tenant_sending_mode(uuid) from public;
 grant execute on function private.tenant_sending_mode(uuid) to service_role;
 
--- The tenant-level reason an SMS/WhatsApp message may not go to p_address, else null. It runs
+-- The tenant-level reason a message may not go to p_address, else null. It runs
 -- once per claimed row, so it reads everything in one query (tenant, own account, number type).
 -- It reads private.tenant_credentials: it runs inside the security definer rules (enqueue
 -- trigger, claim, bulk_send, cron), never for a client.
@@ -130,6 +130,16 @@ declare
   v_to text;
   v_t record;
 begin
+  if p_channel = 'email' then
+    -- Email goes out through the platform's email provider account: a self-serve business may use
+    -- it only once an operator verified a sender domain of its own (or provisioned it), else a
+    -- fresh sign-up could mail anyone from the platform (20261202300100_tenant_email_domains.sql).
+    return case when exists (select 1 from public.tenants t
+                              where t.id = p_tenant_id and t.platform_provisioned)
+                  or exists (select 1 from public.tenant_email_domains d
+                              where d.tenant_id = p_tenant_id and d.verified_at is not null)
+                then null else 'test_mode' end;
+  end if;
   if p_channel not in ('sms', 'whatsapp') then
     return null;
   end if;
@@ -160,7 +170,7 @@ begin
 end;
 $$;
 comment on function private.tenant_send_block_reason(uuid, text, text) is
-  'SMS/WhatsApp only: test_mode (no own verified Twilio account, not provisioned), country_not_allowed, premium_rate_number or number_type_not_allowed; else null.';
+  'test_mode (SMS/WhatsApp: no own verified Twilio account and not provisioned; email: no verified sender domain and not provisioned), country_not_allowed, premium_rate_number or number_type_not_allowed; else null.';
 revoke all on function private.tenant_send_block_reason(uuid, text, text) from public;
 grant execute on function private.tenant_send_block_reason(uuid, text, text) to service_role;
 
@@ -196,8 +206,12 @@ language sql immutable set search_path = '' as $$
       when 'sms' then 'phone number' when 'whatsapp' then 'WhatsApp number' else 'email address' end)
     when 'whatsapp_window_closed' then
       'WhatsApp allows free-form messages only within 24 hours of the customer''s last message; send an approved WhatsApp template instead.'
-    when 'test_mode' then
-      'Test mode: this business has not connected its own Twilio account yet, so SMS and WhatsApp messages are not sent. Connect one under Channels.'
+    when 'test_mode' then case p_channel
+      when 'email' then
+        'Test mode: this business has no verified sender domain yet, so email is not sent. Ask for one under Channels.'
+      else
+        'Test mode: this business has not connected its own Twilio account yet, so SMS and WhatsApp messages are not sent. Connect one under Channels.'
+      end
     when 'country_not_allowed' then
       'This business may not send to numbers in that country; ask the operator to allow it.'
     when 'premium_rate_number' then 'Messages to premium-rate numbers are never sent.'

@@ -8,10 +8,12 @@
 // are retired we still accept them, as the platform's verify_jwt does
 // (supabase.com/docs/guides/functions/auth-headers): the legacy service_role key, compared with
 // SUPABASE_SERVICE_ROLE_KEY, and legacy HS256 JWTs, verified with SUPABASE_JWT_SECRET where it is
-// set (the local stack; hosted functions have no secret, so there only signing-key JWTs pass).
+// set (the local stack) and by the project's Auth server where it is not (hosted functions get no
+// secret: supabase/cli serve.go passes it only as SUPABASE_INTERNAL_JWT_SECRET, which main.ts
+// strips before a function runs).
 import type { SupabaseEnv } from '@supabase/server';
 import { verifyCredentials } from '@supabase/server/core';
-import { decodeProtectedHeader, type JSONWebKeySet, jwtVerify } from 'jose';
+import { decodeJwt, decodeProtectedHeader, type JSONWebKeySet, jwtVerify } from 'jose';
 import type { Env } from './env.ts';
 import { HttpError } from './http.ts';
 
@@ -58,10 +60,40 @@ function bearer(req: Request): string | null {
 const invalidJwt = (why?: string) =>
   new HttpError(401, 'invalid_jwt', why ? `invalid JWT: ${why}` : 'invalid JWT');
 
-/** A legacy HS256 token (no kid): verified with the JWT secret where the runtime provides it. */
+/**
+ * Without the JWT secret (hosted functions never get it) a legacy HS256 session is checked by the
+ * project's Auth server, as supabase-js' `auth.getUser(jwt)` does: GoTrue verifies the signature
+ * and the session and answers the user. Only a 200 for the token's own subject counts.
+ */
+async function claimsFromAuth(token: string, env: Env): Promise<Claims> {
+  const apikey = keyMap(env.SUPABASE_PUBLISHABLE_KEYS).default ?? env.SUPABASE_ANON_KEY;
+  let res: Response;
+  try {
+    res = await fetch(`${env.SUPABASE_URL.replace(/\/+$/, '')}/auth/v1/user`, {
+      headers: { apikey, authorization: `Bearer ${token}` },
+      signal: AbortSignal.timeout(5_000),
+    });
+  } catch {
+    throw new HttpError(503, 'auth_unreachable', 'the Auth server could not verify the session');
+  }
+  const user = await res.json().catch(() => null) as { id?: string } | null;
+  const claims = decodeJwt(token) as Claims;
+  if (res.status !== 200 || !user?.id || user.id !== claims.sub) throw invalidJwt();
+  return claims;
+}
+
+/** A legacy HS256 token (no kid): the JWT secret where the runtime provides it, else Auth. */
 async function legacyClaims(token: string, env: Env): Promise<Claims> {
   if (!env.SUPABASE_JWT_SECRET) {
-    throw invalidJwt('a legacy HS256 token cannot be verified without the JWT secret');
+    // A role key (no subject) can only be recognised by value (requireServiceRole).
+    let sub: unknown;
+    try {
+      sub = decodeJwt(token).sub;
+    } catch {
+      throw invalidJwt();
+    }
+    if (!sub) throw invalidJwt('a legacy role token is accepted only by its value');
+    return await claimsFromAuth(token, env);
   }
   try {
     const key = new TextEncoder().encode(env.SUPABASE_JWT_SECRET);

@@ -4,7 +4,7 @@
 -- untrusted form senders (20261202300300, 20261202300500), account-scoped status callbacks
 -- (20261202300400) and the AI model allow-list (20261202300600).
 begin;
-select plan(57);
+select plan(58);
 
 insert into private.settings (key, value) values ('platform_email_address', 'no-reply@switchboard.test')
 on conflict (key) do update set value = excluded.value;
@@ -75,8 +75,14 @@ select tests.clear_authentication();
 select tests.rls_put('sec.cv1e', tests.ob_conversation(tests.rls_id('sec.c1'), 'email'));
 select is((m).status || '/' || (m).error_code, 'failed/test_mode', 'test mode: an SMS is failed with test_mode')
 from (select tests.ob_send(tests.rls_id('sec.cv1')) as m) x;
-select is((m).status, 'queued', 'test mode: email is not blocked')
+select is((m).status || '/' || (m).error_code, 'failed/test_mode',
+  'test mode: email is failed too until a sender domain is verified (no platform relay)')
 from (select tests.ob_send(tests.rls_id('sec.cv1e')) as m) x;
+insert into public.tenant_email_domains (tenant_id, domain, verified_at)
+values (tests.rls_id('sec.t1'), 'sec-t1.example', now());
+select is((m).status, 'queued', 'with a verified sender domain its email is queued')
+from (select tests.ob_send(tests.rls_id('sec.cv1e')) as m) x;
+delete from public.tenant_email_domains where domain = 'sec-t1.example';
 
 -- A provisioned business: countries, premium-rate and special numbers --------------------------------
 select tests.rls_put('sec.p', tests.ob_tenant('sec-provisioned'));

@@ -4,7 +4,7 @@
 // under our kid), with the environment hosted functions get (no JWT secret, inline JWKS) and the
 // one where the JWKS must be fetched from the project's endpoint.
 import assert from 'node:assert/strict';
-import { SignJWT } from 'jose';
+import { decodeJwt, SignJWT } from 'jose';
 import { requireServiceRole, requireUser } from '../../../functions/_shared/auth.ts';
 import { type Env, parseEnv } from '../../../functions/_shared/env.ts';
 import { HttpError } from '../../../functions/_shared/http.ts';
@@ -107,11 +107,32 @@ test('requireUser: ES256 session tokens verify by the JWKS, inline or fetched', 
   }
 });
 
-test('requireUser: legacy HS256 tokens verify with the JWT secret, and only where it is set', async () => {
+test('requireUser: legacy HS256 tokens verify with the JWT secret, else by the Auth server', async () => {
   const sub = crypto.randomUUID();
   const token = await hs256({ sub, role: 'authenticated' });
   assert.equal(await requireUser(req({ authorization: `Bearer ${token}` }), local), sub);
+  // No such user: the Auth server does not vouch for it.
   await refused(requireUser(req({ authorization: `Bearer ${token}` }), hosted), 401, 'invalid_jwt');
+  // A real session re-signed the legacy way (a project still on the HS256 secret): without the
+  // secret, as hosted functions are, Auth verifies it.
+  const signIn = await fetch(`${base.SUPABASE_URL}/auth/v1/token?grant_type=password`, {
+    method: 'POST',
+    headers: { apikey: publishable, 'content-type': 'application/json' },
+    body: JSON.stringify({ email: 'demo@switchboard.local', password: 'switchboard-demo' }),
+  });
+  assert.equal(signIn.status, 200);
+  const session = await signIn.json();
+  const { exp: _exp, iat: _iat, ...claims } = decodeJwt(session.access_token);
+  const legacy = await hs256(claims);
+  assert.equal(await requireUser(req({ authorization: `Bearer ${legacy}` }), hosted), claims.sub);
+  // Signed with another secret: Auth refuses it.
+  const forged = await new SignJWT(claims).setProtectedHeader({ alg: 'HS256' })
+    .setExpirationTime('5m').sign(new TextEncoder().encode('y'.repeat(40)));
+  await refused(
+    requireUser(req({ authorization: `Bearer ${forged}` }), hosted),
+    401,
+    'invalid_jwt',
+  );
 });
 
 test('requireUser: forged, expired, API-key and anon credentials are refused', async () => {
