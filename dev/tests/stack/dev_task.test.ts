@@ -104,7 +104,22 @@ Deno.test({
       assert.equal(inbox.status, 200);
       assert.equal(typeof (await inbox.json()).total, 'number');
 
-      const page = await fetch(`http://127.0.0.1:${env.SWITCHBOARD_WEB_PORT}/`);
+      // Once in six runs (2026-12-02) the dashboard refused a connection here although it had
+      // answered before the banner; the cause is not known yet. It must answer within 15 s, and a
+      // failure shows Vite's log so the next one can be diagnosed.
+      const pageUrl = `http://127.0.0.1:${env.SWITCHBOARD_WEB_PORT}/`;
+      const pageBy = Date.now() + 15_000;
+      let page: Response | undefined;
+      while (!page) {
+        page = await fetch(pageUrl).catch(async (e) => {
+          if (Date.now() > pageBy) {
+            const log = await Deno.readTextFile(`${state}/dev/logs/web.log`).catch(() => '');
+            throw new Error(`the dashboard stopped answering (${e.message}):\n${log.slice(-2000)}`);
+          }
+          await new Promise((r) => setTimeout(r, 100));
+          return undefined;
+        });
+      }
       assert.equal(page.status, 200);
       assert.match(await page.text(), /<div id="app"|<script/);
 
