@@ -68,6 +68,91 @@ GRANT ALL ON FUNCTION public.ai_models() TO authenticated;
 GRANT ALL ON FUNCTION public.ai_models() TO service_role;
 
 -- =================================================================================================
+-- Table private.dispatch_kicks
+-- =================================================================================================
+
+CREATE TABLE private.dispatch_kicks (
+    request_id bigint NOT NULL,
+    posted_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+COMMENT ON TABLE private.dispatch_kicks IS 'Requests kick_dispatch posted to the dispatch function (pg_net ids), kept a minute to count those still in flight.';
+
+ALTER TABLE ONLY private.dispatch_kicks
+    ADD CONSTRAINT dispatch_kicks_pkey PRIMARY KEY (request_id);
+
+ALTER TABLE private.dispatch_kicks ENABLE ROW LEVEL SECURITY;
+
+CREATE FUNCTION private.kick_dispatch(p_reason text DEFAULT 'cron'::text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $_$
+declare
+  c_rows_per_request constant integer := 100;
+  v_parallel integer;
+  v_due integer;
+  v_payload jsonb;
+  v_url text;
+  v_key text;
+  v_wanted integer;
+  v_done integer;
+  v_posted integer := 0;
+begin
+  select case when s.value ~ '^\s*\d{1,3}\s*$' then s.value::integer end into v_parallel
+  from private.settings s where s.key = 'dispatch_parallel';
+  v_parallel := least(greatest(coalesce(v_parallel, 2), 1), 100);
+
+  -- Capped count: enough to size the fan-out, never a scan of the whole backlog.
+  select count(*)::integer into v_due
+  from (
+    select 1 from public.messages m
+    where m.status = 'queued' and m.next_attempt_at <= now()
+    limit v_parallel * c_rows_per_request
+  ) due;
+  -- Exactly the body the dispatch function accepts (functions/dispatch/handler.ts).
+  v_payload := jsonb_build_object('reason', p_reason, 'due', v_due, 'at', now());
+
+  -- An HTTP call every minute for nothing would cost function invocations.
+  if v_due > 0 then
+    v_wanted := case when p_reason = 'continue' then 1
+                     else least(v_parallel, ceil(v_due::numeric / c_rows_per_request)::integer) end;
+    -- A kick must never make the insert that fired it fail: a missing or broken pg_net or Vault
+    -- is a warning, and whatever this block queued is undone.
+    begin
+      -- What is in flight already (this transaction's kicks included); Vault is read only when more
+      -- is wanted. A continuation replaces the invocation that asks for it: it always posts one.
+      delete from private.dispatch_kicks k where k.posted_at < now() - interval '1 minute';
+      select count(*)::integer into v_done from private.dispatch_kicks k
+       where p_reason <> 'continue'
+         and not exists (select 1 from net._http_response r
+                          where r.created >= k.posted_at and r.id = k.request_id);
+      if v_done < v_wanted then
+        select ds.decrypted_secret into v_url from vault.decrypted_secrets ds where ds.name = 'project_url';
+        select ds.decrypted_secret into v_key from vault.decrypted_secrets ds where ds.name = 'service_key';
+      end if;
+      if v_url is not null and v_key is not null then
+        for i in 1 .. v_wanted - v_done loop
+          insert into private.dispatch_kicks (request_id) select net.http_post(
+            url := pg_catalog.rtrim(v_url, '/') || '/functions/v1/dispatch',
+            body := v_payload,
+            headers := jsonb_build_object(
+              'Content-Type', 'application/json',
+              'apikey', v_key,
+              'Authorization', 'Bearer ' || v_key),
+            timeout_milliseconds := 5000);
+          v_posted := v_posted + 1;
+        end loop;
+      end if;
+    exception when others then
+      v_posted := 0;
+      raise warning 'kick_dispatch: dispatch not called: % (%)', sqlerrm, sqlstate;
+    end;
+  end if;
+  return v_payload || jsonb_build_object('requests', v_posted);
+end;
+$_$;
+
+-- =================================================================================================
 -- Table private.early_status_callbacks
 -- =================================================================================================
 
@@ -3862,76 +3947,10 @@ COMMENT ON FUNCTION private.keep_early_status_callback(p_account_sid text, p_pla
 REVOKE ALL ON FUNCTION private.keep_early_status_callback(p_account_sid text, p_platform_account_sid text, p_provider_sid text, p_status text, p_error_code text, p_error_message text) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.keep_early_status_callback(p_account_sid text, p_platform_account_sid text, p_provider_sid text, p_status text, p_error_code text, p_error_message text) TO service_role;
 
-COMMENT ON FUNCTION private.kick_dispatch(p_reason text) IS 'Wakes the dispatch edge function: net.http_post to Vault project_url + /functions/v1/dispatch with the Vault service_key, body {reason, due, at}; one request per 100 due rows up to dispatch_parallel per transaction; nothing without due rows or secrets. Returns the body plus requests (how many were queued).';
+COMMENT ON FUNCTION private.kick_dispatch(p_reason text) IS 'Wakes the dispatch edge function: net.http_post to Vault project_url + /functions/v1/dispatch with the Vault service_key, body {reason, due, at}; one request per 100 due rows up to dispatch_parallel in flight (a continue kick: one); nothing without due rows or secrets. Returns the body plus requests (how many were queued).';
 
 REVOKE ALL ON FUNCTION private.kick_dispatch(p_reason text) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.kick_dispatch(p_reason text) TO service_role;
-
-CREATE FUNCTION private.kick_dispatch(p_reason text DEFAULT 'cron'::text) RETURNS jsonb
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
-    AS $_$
-declare
-  c_rows_per_request constant integer := 100;
-  v_parallel integer;
-  v_due integer;
-  v_payload jsonb;
-  v_url text;
-  v_key text;
-  v_wanted integer;
-  v_done integer;
-  v_posted integer := 0;
-begin
-  select case when s.value ~ '^\s*\d{1,3}\s*$' then s.value::integer end into v_parallel
-  from private.settings s where s.key = 'dispatch_parallel';
-  v_parallel := least(greatest(coalesce(v_parallel, 2), 1), 100);
-
-  -- Capped count: enough to size the fan-out, never a scan of the whole backlog.
-  select count(*)::integer into v_due
-  from (
-    select 1 from public.messages m
-    where m.status = 'queued' and m.next_attempt_at <= now()
-    limit v_parallel * c_rows_per_request
-  ) due;
-  -- Exactly the body the dispatch function accepts (functions/dispatch/handler.ts).
-  v_payload := jsonb_build_object('reason', p_reason, 'due', v_due, 'at', now());
-
-  -- An HTTP call every minute for nothing would cost function invocations.
-  if v_due > 0 then
-    v_wanted := case when p_reason = 'continue' then 1
-                     else least(v_parallel, ceil(v_due::numeric / c_rows_per_request)::integer) end;
-    -- A kick must never make the insert that fired it fail: a missing or broken pg_net or Vault
-    -- is a warning, and whatever this block queued is undone.
-    begin
-      -- What earlier kicks of this transaction queued; Vault is read only when more is wanted.
-      v_done := coalesce(nullif(pg_catalog.current_setting('switchboard.dispatch_requests', true), '')::integer, 0);
-      if v_done < v_wanted then
-        select ds.decrypted_secret into v_url from vault.decrypted_secrets ds where ds.name = 'project_url';
-        select ds.decrypted_secret into v_key from vault.decrypted_secrets ds where ds.name = 'service_key';
-      end if;
-      if v_url is not null and v_key is not null then
-        for i in 1 .. v_wanted - v_done loop
-          perform net.http_post(
-            url := pg_catalog.rtrim(v_url, '/') || '/functions/v1/dispatch',
-            body := v_payload,
-            headers := jsonb_build_object(
-              'Content-Type', 'application/json',
-              'apikey', v_key,
-              'Authorization', 'Bearer ' || v_key),
-            timeout_milliseconds := 5000);
-          v_posted := v_posted + 1;
-        end loop;
-        -- Transaction-local: rolled back with the requests, gone at commit.
-        perform pg_catalog.set_config('switchboard.dispatch_requests', (v_done + v_posted)::text, true);
-      end if;
-    exception when others then
-      v_posted := 0;
-      raise warning 'kick_dispatch: dispatch not called: % (%)', sqlerrm, sqlstate;
-    end;
-  end if;
-  return v_payload || jsonb_build_object('requests', v_posted);
-end;
-$_$;
 
 COMMENT ON FUNCTION private.lock_status_sid(p_provider_sid text) IS 'The transaction-scoped lock under which a sid''s first appearance on a message and a kept early callback for it meet.';
 

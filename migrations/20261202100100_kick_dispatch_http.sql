@@ -12,12 +12,27 @@
 -- database restored elsewhere, tests that drive the dispatcher themselves).
 --
 -- Fan-out: one request per 100 due rows, at most private.settings 'dispatch_parallel' (default 2)
--- per transaction, so a large backlog is drained by several invocations at once (their claims
--- use SKIP LOCKED, so they never send a row twice). Kicks later in the same transaction (e.g.
--- several insert statements) add only what is missing. A 'continue' kick (an invocation whose
+-- in flight, so a large backlog is drained by several invocations at once (their claims use SKIP
+-- LOCKED, so they never send a row twice), and kicks while they run (other inserts, this
+-- transaction's later statements) add only what is missing. A 'continue' kick (an invocation whose
 -- budget ended with work still due asks for its successor) posts exactly one request: it replaces
--- the invocation that asked, so the number in flight never grows round after round. The statement-level insert trigger and
--- the pg_cron job (every minute, 20261122004200_cron_schedule.sql) stay as they are.
+-- the invocation that asked, so the number in flight never grows. The statement-level insert
+-- trigger and the pg_cron job (every minute, 20261122004200_cron_schedule.sql) stay as they are.
+
+-- Dispatch requests still in flight: posted within the last minute (pg_net's timeout here is 5 s)
+-- and not yet answered in net._http_response. A kick posts only what is missing up to
+-- dispatch_parallel, so a backlog's inserts do not pile chains of invocations on top of the ones
+-- already draining it (each holds database connections). Works the same with the real pg_net,
+-- which removes a request from its queue when it starts it: the response row is the only sign it
+-- ended.
+create table private.dispatch_kicks (
+  request_id bigint primary key,
+  posted_at timestamptz not null default now()
+);
+comment on table private.dispatch_kicks is
+  'Requests kick_dispatch posted to the dispatch function (pg_net ids), kept a minute to count those still in flight.';
+alter table private.dispatch_kicks enable row level security;
+revoke all on private.dispatch_kicks from public, anon, authenticated, service_role;
 
 -- The old path kept a bearer token in plain text; it is read no more.
 delete from private.settings where key in ('dispatch_url', 'dispatch_token');
@@ -62,15 +77,20 @@ begin
     -- A kick must never make the insert that fired it fail: a missing or broken pg_net or Vault
     -- is a warning, and whatever this block queued is undone.
     begin
-      -- What earlier kicks of this transaction queued; Vault is read only when more is wanted.
-      v_done := coalesce(nullif(pg_catalog.current_setting('switchboard.dispatch_requests', true), '')::integer, 0);
+      -- What is in flight already (this transaction's kicks included); Vault is read only when more
+      -- is wanted. A continuation replaces the invocation that asks for it: it always posts one.
+      delete from private.dispatch_kicks k where k.posted_at < now() - interval '1 minute';
+      select count(*)::integer into v_done from private.dispatch_kicks k
+       where p_reason <> 'continue'
+         and not exists (select 1 from net._http_response r
+                          where r.created >= k.posted_at and r.id = k.request_id);
       if v_done < v_wanted then
         select ds.decrypted_secret into v_url from vault.decrypted_secrets ds where ds.name = 'project_url';
         select ds.decrypted_secret into v_key from vault.decrypted_secrets ds where ds.name = 'service_key';
       end if;
       if v_url is not null and v_key is not null then
         for i in 1 .. v_wanted - v_done loop
-          perform net.http_post(
+          insert into private.dispatch_kicks (request_id) select net.http_post(
             url := pg_catalog.rtrim(v_url, '/') || '/functions/v1/dispatch',
             body := v_payload,
             headers := jsonb_build_object(
@@ -80,8 +100,6 @@ begin
             timeout_milliseconds := 5000);
           v_posted := v_posted + 1;
         end loop;
-        -- Transaction-local: rolled back with the requests, gone at commit.
-        perform pg_catalog.set_config('switchboard.dispatch_requests', (v_done + v_posted)::text, true);
       end if;
     exception when others then
       v_posted := 0;
@@ -92,6 +110,6 @@ begin
 end;
 $$;
 comment on function private.kick_dispatch(text) is
-  'Wakes the dispatch edge function: net.http_post to Vault project_url + /functions/v1/dispatch with the Vault service_key, body {reason, due, at}; one request per 100 due rows up to dispatch_parallel per transaction; nothing without due rows or secrets. Returns the body plus requests (how many were queued).';
+  'Wakes the dispatch edge function: net.http_post to Vault project_url + /functions/v1/dispatch with the Vault service_key, body {reason, due, at}; one request per 100 due rows up to dispatch_parallel in flight (a continue kick: one); nothing without due rows or secrets. Returns the body plus requests (how many were queued).';
 revoke all on function private.kick_dispatch(text) from public, anon, authenticated;
 grant execute on function private.kick_dispatch(text) to service_role;

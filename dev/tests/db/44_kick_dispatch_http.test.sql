@@ -3,7 +3,7 @@
 -- body, timeout, how many with fan-out), nothing without secrets or without due rows. Everything
 -- queued here is rolled back, so nothing is ever sent.
 begin;
-select plan(20);
+select plan(22);
 
 select tests.ob_isolate_queue();
 delete from net.http_request_queue;
@@ -14,9 +14,9 @@ delete from vault.secrets where name in ('project_url', 'service_key');
 select tests.ob_tenant('kick-http') as t \gset
 select tests.ob_conversation(tests.ob_contact(:'t')) as conv \gset
 
--- A fresh transaction as far as the kick's per-transaction count is concerned.
+-- As if the earlier requests had been answered: nothing in flight.
 create function pg_temp.new_transaction() returns void language sql as $$
-  select set_config('switchboard.dispatch_requests', '', true);
+  delete from private.dispatch_kicks;
   delete from net.http_request_queue;
 $$;
 
@@ -58,6 +58,13 @@ select cv.tenant_id, cv.id, cv.contact_id, 'outbound', 'sms', 'manual', 'bulk ' 
 from public.conversations cv, generate_series(1, 250) g where cv.id = :'conv';
 select is((select count(*)::integer from net.http_request_queue), 2,
   'a 250-row insert statement queues dispatch_parallel (default 2) requests');
+-- As another transaction sees it (the old per-transaction counter reset): still in flight.
+select set_config('switchboard.dispatch_requests', '', true);
+select is(private.kick_dispatch('cron') ->> 'requests', '0',
+  'while both are in flight another kick (an insert elsewhere, the cron minute) adds none');
+insert into net._http_response (id, status_code) select request_id, 200 from private.dispatch_kicks;
+select is(private.kick_dispatch('cron') ->> 'requests', '2',
+  'once pg_net recorded their answers the next kick posts again');
 insert into private.settings (key, value) values ('dispatch_parallel', '5');
 select pg_temp.new_transaction();
 select is(private.kick_dispatch('cron') ->> 'requests', '3',
