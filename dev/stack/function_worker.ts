@@ -64,7 +64,7 @@ function exitWithParent() {
  * dynamic import below resolves the function's npm packages, and a package its map resolves anew
  * is downloaded then, after the strip. They say nothing about the host a function could use.
  */
-const NETWORK_ENV = new Set([
+export const NETWORK_ENV = [
   'NODE_EXTRA_CA_CERTS',
   'DENO_CERT',
   'DENO_TLS_CA_STORE',
@@ -75,12 +75,13 @@ const NETWORK_ENV = new Set([
   'http_proxy',
   'https_proxy',
   'no_proxy',
-]);
+];
+const KEEP = new Set(NETWORK_ENV);
 
 async function main() {
   const [entrypoint, strip = '', mode] = Deno.args;
   exitWithParent();
-  for (const name of strip.split(',')) if (name && !NETWORK_ENV.has(name)) Deno.env.delete(name);
+  for (const name of strip.split(',')) if (name && !KEEP.has(name)) Deno.env.delete(name);
   const realServe = Deno.serve;
   const captured: Captured = {};
   interceptServe(captured);

@@ -4,6 +4,7 @@
 // filled in here so stack.ts passes only what it knows; given values always win, and a simulator
 // stands in only for what is left unset.
 import { ROOT } from './database.ts';
+import { NETWORK_ENV } from './function_worker.ts';
 import { freePort } from './ports.ts';
 import { type ChildService, spawnService, waitForHttp } from './service.ts';
 import { SIM_ACCOUNT_SID, SIM_AUTH_TOKEN } from './twilio_simulator.ts';
@@ -83,18 +84,9 @@ const HOST_ENV = [
   'XDG_CACHE_HOME',
   'NPM_CONFIG_REGISTRY',
   'npm_config_registry',
-  'HTTP_PROXY',
-  'HTTPS_PROXY',
-  'NO_PROXY',
-  'http_proxy',
-  'https_proxy',
-  'no_proxy',
-  'DENO_CERT',
-  'DENO_TLS_CA_STORE',
-  // Deno reads extra CA certificates from here (a TLS-intercepting proxy in front of the npm
-  // registry): without it a worker cannot download a package its map resolves anew.
-  'NODE_EXTRA_CA_CERTS',
-  'SSL_CERT_FILE',
+  // CA certificates and proxies, which the worker keeps (function_worker.ts): Deno reads
+  // NODE_EXTRA_CA_CERTS for a TLS-intercepting proxy in front of the npm registry.
+  ...NETWORK_ENV,
 ];
 
 function hostEnv(fnEnv: Record<string, string>): Record<string, string> {

@@ -3,7 +3,7 @@
 // routes /<name>/… (the gateway maps /functions/v1/<name> here) to one worker process per
 // function (dev/stack/function_worker.ts), each a Deno started with `--no-config` and exactly the
 // import map its [functions.<name>] block declares (dev/stack/function_config.ts), never the root
-// deno.json. verify_jwt per config.toml is checked here (dev/stack/functions_jwt.ts) before a worker
+// deno.json. verify_jwt per config.toml is checked here (dev/stack/verify_jwt.ts) before a worker
 // sees the request. Answers for what is not the function's own response follow hosted Supabase:
 //   404 {"code":"NOT_FOUND","message":"Requested function was not found"}  unknown function
 //   503 {"code":"BOOT_ERROR",…}    the worker failed to boot (e.g. an import its map lacks)
@@ -21,7 +21,7 @@
 // SUPABASE_INTERNAL_HOST_ENV (comma list of host variables the Deno binary needs but functions
 // must not see), SUPABASE_INTERNAL_WALLCLOCK_LIMIT_SEC.
 import { type FunctionSpec, readFunctionSpecs } from './function_config.ts';
-import { jwtCheck } from './functions_jwt.ts';
+import { functionsJwtCheck } from './verify_jwt.ts';
 import { READY_MARKER } from './function_worker.ts';
 
 const WORKER_FILE = new URL('./function_worker.ts', import.meta.url).pathname;
@@ -35,7 +35,7 @@ const hostEnv = (all.SUPABASE_INTERNAL_HOST_ENV ?? '').split(',').filter(Boolean
 const workerEnv = Object.fromEntries(
   Object.entries(all).filter(([k]) => !k.startsWith('SUPABASE_INTERNAL_')),
 );
-const checkCaller = jwtCheck(workerEnv);
+const checkCaller = functionsJwtCheck(workerEnv);
 
 function sbError(status: number, code: string | number, message: string): Response {
   return Response.json({ code, message }, { status });

@@ -28,6 +28,13 @@ export type EmailSender = (m: OutboundEmail) => Promise<EmailResult>;
 
 const transports = new Map<string, ReturnType<typeof nodemailer.createTransport>>();
 
+/** One nodemailer transport per SMTP URL and isolate (connections are pooled by it). */
+export function smtpTransport(url: string) {
+  let t = transports.get(url);
+  if (!t) transports.set(url, t = nodemailer.createTransport(url));
+  return t;
+}
+
 /**
  * Hosted Supabase refuses outbound connections to ports 25 and 587 (supabase.com/docs/guides/
  * functions/limits), so an SMTP URL aimed at them would work locally and never on a project.
@@ -101,11 +108,7 @@ export function emailSender(env: Env): EmailSender {
         );
     }
     return async (m) => {
-      let t = transports.get(env.SMTP_URL!);
-      if (!t) {
-        t = nodemailer.createTransport(env.SMTP_URL!);
-        transports.set(env.SMTP_URL!, t);
-      }
+      const t = smtpTransport(env.SMTP_URL!);
       try {
         // SMTP has no idempotency key: a retry after an unknown outcome may deliver twice, but
         // with the same Message-ID, which mail clients collapse into one.

@@ -55,7 +55,7 @@ export function plans(sql: Sql, d: SenderDefaults) {
       return r.due;
     },
 
-    /** Asks SQL for another invocation (pg_net on Supabase; NOTIFY on the local stack). */
+    /** Asks SQL for another invocation (private.kick_dispatch posts it through pg_net). */
     async kick(reason: string): Promise<void> {
       await sql`select private.kick_dispatch(${reason})`;
     },

@@ -3,8 +3,7 @@
 // would do), so SQL decides who may invite, whom and how often; this function only mails the
 // link. The answer is the same whether or not the address has an account.
 import { z } from 'zod';
-import nodemailer from 'nodemailer';
-import { blockedSmtpPort } from '../_shared/email.ts';
+import { blockedSmtpPort, smtpTransport } from '../_shared/email.ts';
 import { callerClaims } from '../_shared/auth.ts';
 import { type Deps, lazyHandler } from '../_shared/context.ts';
 import { CORS, HttpError, json, readJson, wrap } from '../_shared/http.ts';
@@ -62,8 +61,6 @@ function inviteMail(inv: Invitation, siteUrl: string) {
   return { subject, text, html };
 }
 
-const transports = new Map<string, ReturnType<typeof nodemailer.createTransport>>();
-
 export function createHandler(deps: Deps) {
   const { env } = deps;
   return wrap(async (req) => {
@@ -86,11 +83,11 @@ export function createHandler(deps: Deps) {
       );
     }
     const inv = await inviteAsCaller(deps, claims, p);
-    let t = transports.get(env.INVITE_SMTP_URL);
-    if (!t) {
-      transports.set(env.INVITE_SMTP_URL, t = nodemailer.createTransport(env.INVITE_SMTP_URL));
-    }
-    await t.sendMail({ from: env.EMAIL_FROM, to: inv.email, ...inviteMail(inv, env.SITE_URL) });
+    await smtpTransport(env.INVITE_SMTP_URL).sendMail({
+      from: env.EMAIL_FROM,
+      to: inv.email,
+      ...inviteMail(inv, env.SITE_URL),
+    });
     return json(
       200,
       { id: inv.id, email: inv.email, role: inv.role, expires_at: inv.expires_at },
