@@ -115,13 +115,14 @@ const EXPLAINED_WARNINGS: Record<string, string> = {
   'function_search_path_mutable:private.quiet_hours_kind': INLINED,
 };
 
-/** `deno task check`'s three steps, so CI catches formatting, lint and type errors too. */
+/** `deno task check`'s four steps, so CI catches formatting, lint and type errors too. */
 async function checkSuite(): Promise<SuiteResult> {
   const r: SuiteResult = { name: 'check', passed: 0, failed: 0, notes: [] };
   const steps: [string, string[]][] = [
     ['deno fmt --check', ['fmt', '--check']],
     ['deno lint', ['lint']],
     ['deno check', ['check', 'dev', 'functions', 'web', 'common']],
+    ['structure', ['run', '-A', 'dev/tasks/structure_check.ts']],
   ];
   for (const [label, args] of steps) {
     const out = await new Deno.Command(Deno.execPath(), {
